@@ -1,0 +1,1 @@
+"""The kube adapter (not built yet)."""

@@ -1,0 +1,1 @@
+"""The notify adapter (not built yet)."""

@@ -1,0 +1,1 @@
+"""The registry adapter (not built yet)."""

@@ -1,0 +1,1 @@
+"""The store adapter (not built yet)."""
