@@ -27,8 +27,12 @@ def main(argv: list[str] | None = None) -> int:
         "(anonymous, basic, token) and git over SSH and HTTP.",
     )
     parser.add_argument("command", choices=["up", "down", "status"])
-    parser.add_argument("--dir", type=Path, default=default_dir(), help="work directory (default: %(default)s)")
-    parser.add_argument("--nodes", type=int, default=2, help="number of kwok nodes (default: %(default)s)")
+    parser.add_argument(
+        "--dir", type=Path, default=default_dir(), help="work directory (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--nodes", type=int, default=2, help="number of kwok nodes (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     workdir: Path = args.dir.resolve()
     try:

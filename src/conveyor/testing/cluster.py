@@ -21,7 +21,14 @@ from conveyor.testing import procs
 from conveyor.testing.errors import PrerequisiteError, ServiceError
 from conveyor.testing.pki import ClusterPki, make_cluster_pki
 
-BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kubectl")
+BINARIES = (
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kwok",
+    "kubectl",
+)
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -55,14 +62,20 @@ def find_bin_dir() -> Path:
         bin_dir = Path(configured)
     else:
         script = REPO_ROOT / "scripts" / "build-k8s"
-        result = subprocess.run([str(script), "--check"], capture_output=True, text=True) if script.exists() else None
+        result = (
+            subprocess.run([str(script), "--check"], capture_output=True, text=True)
+            if script.exists()
+            else None
+        )
         if result is None or result.returncode != 0:
             raise PrerequisiteError(
                 "the Kubernetes binaries are not built: run `scripts/build-k8s` (or `make k8s`),"
                 " or set CONVEYOR_K8S_BIN to a directory holding " + ", ".join(BINARIES)
             )
         bin_dir = Path(result.stdout.strip())
-    missing = [b for b in BINARIES if not (bin_dir / b).is_file() or not (bin_dir / f"{b}.ok").is_file()]
+    missing = [
+        b for b in BINARIES if not (bin_dir / b).is_file() or not (bin_dir / f"{b}.ok").is_file()
+    ]
     if missing:
         raise PrerequisiteError(
             f"{bin_dir} lacks complete builds of {', '.join(missing)}: run `scripts/build-k8s`"
@@ -76,15 +89,23 @@ def write_kubeconfig(path: Path, server: str, pki: ClusterPki) -> None:
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [
-            {"name": "conveyor-test", "cluster": {"server": server, "certificate-authority": str(pki.ca_cert)}}
+            {
+                "name": "conveyor-test",
+                "cluster": {"server": server, "certificate-authority": str(pki.ca_cert)},
+            }
         ],
         "users": [
             {
                 "name": "admin",
-                "user": {"client-certificate": str(pki.admin_cert), "client-key": str(pki.admin_key)},
+                "user": {
+                    "client-certificate": str(pki.admin_cert),
+                    "client-key": str(pki.admin_key),
+                },
             }
         ],
-        "contexts": [{"name": "conveyor-test", "context": {"cluster": "conveyor-test", "user": "admin"}}],
+        "contexts": [
+            {"name": "conveyor-test", "context": {"cluster": "conveyor-test", "user": "admin"}}
+        ],
         "current-context": "conveyor-test",
     }
     path.write_text(json.dumps(config, indent=2) + "\n")
@@ -107,20 +128,25 @@ def start_cluster(workdir: Path, *, nodes: int = 2) -> tuple[list[procs.Service]
     etcd = procs.start(
         "etcd",
         [
-            str(bin_dir / "etcd"), "--name=node0", f"--data-dir={base / 'etcd'}",
+            str(bin_dir / "etcd"),
+            "--name=node0",
+            f"--data-dir={base / 'etcd'}",
             f"--listen-client-urls=http://127.0.0.1:{etcd_port}",
             f"--advertise-client-urls=http://127.0.0.1:{etcd_port}",
             f"--listen-peer-urls=http://127.0.0.1:{peer_port}",
             f"--initial-advertise-peer-urls=http://127.0.0.1:{peer_port}",
             f"--initial-cluster=node0=http://127.0.0.1:{peer_port}",
-            "--unsafe-no-fsync=true", "--quota-backend-bytes=4294967296", "--log-level=warn",
+            "--unsafe-no-fsync=true",
+            "--quota-backend-bytes=4294967296",
+            "--log-level=warn",
         ],
         workdir=workdir,
     )
     services.append(etcd)
     procs.wait_until(
         lambda: httpx.get(f"http://127.0.0.1:{etcd_port}/health", timeout=1).status_code == 200,
-        service=etcd, what=f"etcd health on port {etcd_port}",
+        service=etcd,
+        what=f"etcd health on port {etcd_port}",
     )
 
     server = f"https://127.0.0.1:{api_port}"
@@ -129,15 +155,20 @@ def start_cluster(workdir: Path, *, nodes: int = 2) -> tuple[list[procs.Service]
         [
             str(bin_dir / "kube-apiserver"),
             f"--etcd-servers=http://127.0.0.1:{etcd_port}",
-            "--bind-address=127.0.0.1", f"--secure-port={api_port}", "--advertise-address=127.0.0.1",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={api_port}",
+            "--advertise-address=127.0.0.1",
             "--endpoint-reconciler-type=none",
-            f"--tls-cert-file={pki.admin_cert}", f"--tls-private-key-file={pki.admin_key}",
+            f"--tls-cert-file={pki.admin_cert}",
+            f"--tls-private-key-file={pki.admin_key}",
             f"--client-ca-file={pki.ca_cert}",
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
             f"--service-account-key-file={pki.admin_key}",
             f"--service-account-signing-key-file={pki.admin_key}",
             "--service-cluster-ip-range=10.0.0.0/24",
-            "--authorization-mode=Node,RBAC", "--allow-privileged=true", "--profiling=false",
+            "--authorization-mode=Node,RBAC",
+            "--allow-privileged=true",
+            "--profiling=false",
         ],
         workdir=workdir,
     )
@@ -145,8 +176,12 @@ def start_cluster(workdir: Path, *, nodes: int = 2) -> tuple[list[procs.Service]
     kubeconfig = base / "kubeconfig"
     write_kubeconfig(kubeconfig, server, pki)
     endpoint = ClusterEndpoint(
-        server=server, kubeconfig=kubeconfig, ca_cert=pki.ca_cert, client_cert=pki.admin_cert,
-        client_key=pki.admin_key, bin_dir=bin_dir,
+        server=server,
+        kubeconfig=kubeconfig,
+        ca_cert=pki.ca_cert,
+        client_cert=pki.admin_cert,
+        client_key=pki.admin_key,
+        bin_dir=bin_dir,
         nodes=tuple(f"kwok-node-{i}" for i in range(nodes)),
     )
     with endpoint.client(timeout=2.0) as client:
@@ -160,26 +195,37 @@ def start_cluster(workdir: Path, *, nodes: int = 2) -> tuple[list[procs.Service]
         for name in endpoint.nodes:
             procs.wait_until(
                 lambda n=name: _node_ready(client, n),  # type: ignore[misc]
-                service=kwok, what=f"node {name} to become Ready", timeout=60,
+                service=kwok,
+                what=f"node {name} to become Ready",
+                timeout=60,
             )
         procs.wait_until(
             lambda: _ok(client, "/api/v1/namespaces/default/serviceaccounts/default"),
-            service=kcm, what="the default ServiceAccount", timeout=60,
+            service=kcm,
+            what="the default ServiceAccount",
+            timeout=60,
         )
     return services, endpoint
 
 
-def _start_controllers(workdir: Path, bin_dir: Path, kubeconfig: Path, pki: ClusterPki) -> tuple[procs.Service, procs.Service, procs.Service]:
+def _start_controllers(
+    workdir: Path, bin_dir: Path, kubeconfig: Path, pki: ClusterPki
+) -> tuple[procs.Service, procs.Service, procs.Service]:
     stages = workdir / "k8s" / "kwok-stages.yaml"
     stages.write_text(resources.files("conveyor.testing").joinpath("kwok-stages.yaml").read_text())
     common = [f"--kubeconfig={kubeconfig}", "--bind-address=127.0.0.1", "--leader-elect=false"]
     kcm = procs.start(
         "kube-controller-manager",
         [
-            str(bin_dir / "kube-controller-manager"), *common, f"--secure-port={procs.free_port()}",
-            f"--root-ca-file={pki.ca_cert}", f"--service-account-private-key-file={pki.admin_key}",
-            "--concurrent-deployment-syncs=10", "--concurrent-replicaset-syncs=10",
-            "--kube-api-qps=500", "--kube-api-burst=1000",
+            str(bin_dir / "kube-controller-manager"),
+            *common,
+            f"--secure-port={procs.free_port()}",
+            f"--root-ca-file={pki.ca_cert}",
+            f"--service-account-private-key-file={pki.admin_key}",
+            "--concurrent-deployment-syncs=10",
+            "--concurrent-replicaset-syncs=10",
+            "--kube-api-qps=500",
+            "--kube-api-burst=1000",
         ],
         workdir=workdir,
     )
@@ -191,9 +237,13 @@ def _start_controllers(workdir: Path, bin_dir: Path, kubeconfig: Path, pki: Clus
     kwok = procs.start(
         "kwok",
         [
-            str(bin_dir / "kwok"), f"--kubeconfig={kubeconfig}", "--manage-all-nodes=true",
-            f"--config={stages}", f"--server-address=127.0.0.1:{procs.free_port()}",
-            "--cidr=10.128.0.0/16", "--node-ip=10.96.0.1",
+            str(bin_dir / "kwok"),
+            f"--kubeconfig={kubeconfig}",
+            "--manage-all-nodes=true",
+            f"--config={stages}",
+            f"--server-address=127.0.0.1:{procs.free_port()}",
+            "--cidr=10.128.0.0/16",
+            "--node-ip=10.96.0.1",
         ],
         workdir=workdir,
     )

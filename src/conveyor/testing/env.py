@@ -99,11 +99,11 @@ def load(workdir: Path) -> TestEnv:
         ),
         registries={k: RegistryEndpoint(**v) for k, v in data["registries"].items()},
         git=GitEndpoint(
-            **git
-            | {k: Path(git[k]) for k in ("repos_dir", "deploy_key", "known_hosts")}
+            **git | {k: Path(git[k]) for k in ("repos_dir", "deploy_key", "known_hosts")}
         ),
         services=tuple(
-            procs.Service(name=s["name"], pid=s["pid"], log=Path(s["log"])) for s in data["services"]
+            procs.Service(name=s["name"], pid=s["pid"], log=Path(s["log"]))
+            for s in data["services"]
         ),
         startup_seconds=data["startup_seconds"],
     )

@@ -1,8 +1,8 @@
 """Errors of the test environment.
 
-    TestEnvError            anything that stops the environment from coming up
-    ├── PrerequisiteError   a program, package or toolchain is missing; the message names the fix
-    └── ServiceError        a service failed to start or answer; the message has its log tail
+TestEnvError            anything that stops the environment from coming up
+├── PrerequisiteError   a program, package or toolchain is missing; the message names the fix
+└── ServiceError        a service failed to start or answer; the message has its log tail
 """
 
 from __future__ import annotations

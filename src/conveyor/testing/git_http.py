@@ -25,8 +25,11 @@ class _Handler(BaseHTTPRequestHandler):
     server: _GitHttpServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        print(f"git-http: {self.command} {self.path.split('?')[0]} {args[1] if len(args) > 1 else ''}", flush=True)
+    def log_message(self, format: str, *args: object) -> None:
+        print(
+            f"git-http: {self.command} {self.path.split('?')[0]} {args[1:2]}",
+            flush=True,
+        )
 
     def _deny(self) -> None:
         body = b"authentication required\n"
@@ -48,7 +51,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip(), 16)
                 if size == 0:

@@ -60,7 +60,8 @@ def _keygen(path: Path, comment: str) -> str:
     try:
         subprocess.run(
             ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
-            check=True, capture_output=True,
+            check=True,
+            capture_output=True,
         )
     except FileNotFoundError as e:
         raise PrerequisiteError("ssh-keygen is missing: install Debian's openssh-client") from e
@@ -92,7 +93,9 @@ def _sshd_config(ssh_dir: Path, port: int, user: str) -> str:
 def _start_sshd(workdir: Path, repos_dir: Path) -> tuple[procs.Service, dict[str, object]]:
     sshd = shutil.which("sshd") or "/usr/sbin/sshd"
     if not Path(sshd).exists():
-        raise PrerequisiteError("sshd is missing: install Debian's openssh-server (make deps does it)")
+        raise PrerequisiteError(
+            "sshd is missing: install Debian's openssh-server (make deps does it)"
+        )
     if shutil.which("git-shell") is None:
         raise PrerequisiteError("git-shell is missing: install Debian's git")
     ssh_dir = workdir / "ssh"
@@ -114,7 +117,9 @@ def _start_sshd(workdir: Path, repos_dir: Path) -> tuple[procs.Service, dict[str
     service = procs.start(
         "sshd", [sshd, "-D", "-e", "-f", str(ssh_dir / "sshd_config")], workdir=workdir
     )
-    procs.wait_until(lambda: procs.tcp_listening(port), service=service, what=f"sshd on port {port}")
+    procs.wait_until(
+        lambda: procs.tcp_listening(port), service=service, what=f"sshd on port {port}"
+    )
     return service, {
         "ssh_port": port,
         "ssh_user": user,
@@ -136,9 +141,17 @@ def start_git_servers(workdir: Path) -> tuple[list[procs.Service], GitEndpoint]:
     http = procs.start(
         "git-http",
         [
-            sys.executable, "-m", "conveyor.testing.git_http",
-            "--port", str(http_port), "--root", str(repos_dir),
-            "--user", HTTP_USER, "--password-file", str(secret_file),
+            sys.executable,
+            "-m",
+            "conveyor.testing.git_http",
+            "--port",
+            str(http_port),
+            "--root",
+            str(repos_dir),
+            "--user",
+            HTTP_USER,
+            "--password-file",
+            str(secret_file),
         ],
         workdir=workdir,
     )
@@ -172,12 +185,16 @@ def git(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) 
     full_env.update(env or {})
     result = subprocess.run(["git", *args], cwd=cwd, env=full_env, capture_output=True, text=True)
     if result.returncode != 0:
-        raise ServiceError(f"git {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}")
+        raise ServiceError(
+            f"git {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}"
+        )
     return result.stdout
 
 
-def create_repo(endpoint: GitEndpoint, name: str, *, seed: Path | None = None, branch: str = "main") -> Path:
-    """Create bare repo ``name`` on the server, optionally with one commit holding ``seed``'s files."""
+def create_repo(
+    endpoint: GitEndpoint, name: str, *, seed: Path | None = None, branch: str = "main"
+) -> Path:
+    """Create bare repo ``name``, optionally with one commit holding the files of ``seed``."""
     bare = endpoint.path(name)
     if bare.exists():
         raise ServiceError(f"git repo {bare} already exists")

@@ -77,7 +77,10 @@ class ImagePusher:
         auth = (self.endpoint.user, self.endpoint.password) if self.endpoint.user else None
         response = self.client.get(
             self.endpoint.token_realm,
-            params={"service": "conveyor-test-registry", "scope": f"repository:{repo}:pull,push,delete"},
+            params={
+                "service": "conveyor-test-registry",
+                "scope": f"repository:{repo}:pull,push,delete",
+            },
             auth=auth,
         )
         response.raise_for_status()
@@ -90,12 +93,19 @@ class ImagePusher:
         basic = (self.endpoint.user, self.endpoint.password) if self.endpoint.user else None
         use_basic = basic if not self.endpoint.token_realm else None
         response = self.client.request(
-            method, url, headers={**headers, **self._auth_headers(repo)}, auth=use_basic, **kwargs  # type: ignore[arg-type]
+            method,
+            url,
+            headers={**headers, **self._auth_headers(repo)},
+            auth=use_basic,
+            **kwargs,  # type: ignore[arg-type]
         )
         if response.status_code == 401 and self.endpoint.token_realm:
             self._fetch_token(repo)
             response = self.client.request(
-                method, url, headers={**headers, **self._auth_headers(repo)}, **kwargs  # type: ignore[arg-type]
+                method,
+                url,
+                headers={**headers, **self._auth_headers(repo)},
+                **kwargs,  # type: ignore[arg-type]
             )
         return response
 
@@ -112,8 +122,11 @@ class ImagePusher:
             location = self.endpoint.url + location
         sep = "&" if "?" in location else "?"
         done = self.request(
-            "PUT", repo, f"{location}{sep}digest={digest}",
-            content=data, headers={"Content-Type": "application/octet-stream"},
+            "PUT",
+            repo,
+            f"{location}{sep}digest={digest}",
+            content=data,
+            headers={"Content-Type": "application/octet-stream"},
         )
         done.raise_for_status()
         return digest
@@ -122,7 +135,11 @@ class ImagePusher:
         body = _canonical(manifest)
         media_type = str(manifest["mediaType"])
         response = self.request(
-            "PUT", repo, f"manifests/{reference}", content=body, headers={"Content-Type": media_type}
+            "PUT",
+            repo,
+            f"manifests/{reference}",
+            content=body,
+            headers={"Content-Type": media_type},
         )
         response.raise_for_status()
         return digest_of(body)
@@ -219,7 +236,11 @@ class ImagePusher:
                     "platform": {"architecture": arch, "os": "linux"},
                 }
             )
-        index = {"schemaVersion": 2, "mediaType": DOCKER_LIST if docker else OCI_INDEX, "manifests": entries}
+        index = {
+            "schemaVersion": 2,
+            "mediaType": DOCKER_LIST if docker else OCI_INDEX,
+            "manifests": entries,
+        }
         return self.put_manifest(repo, tag, index)
 
     # -- reading, re-pointing, deleting ---------------------------------------------------------
@@ -231,7 +252,9 @@ class ImagePusher:
 
     def manifest(self, repo: str, reference: str) -> tuple[str, dict[str, object]]:
         """(digest, manifest) of a tag or digest."""
-        response = self.request("GET", repo, f"manifests/{reference}", headers={"Accept": ALL_MANIFESTS})
+        response = self.request(
+            "GET", repo, f"manifests/{reference}", headers={"Accept": ALL_MANIFESTS}
+        )
         response.raise_for_status()
         return digest_of(response.content), response.json()
 

@@ -19,7 +19,6 @@ from pathlib import Path
 
 from conveyor.testing.errors import ServiceError
 
-
 # Popen objects of every service this process started: kept so none is garbage-collected while
 # running (which would warn), and so a failed ``up`` can stop what it already started.
 STARTED: list[subprocess.Popen[bytes]] = []
@@ -75,7 +74,9 @@ class Service:
         return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
     def failure(self, what: str) -> ServiceError:
-        return ServiceError(f"{self.name}: {what}\n--- last lines of {self.log} ---\n{log_tail(self.log)}")
+        return ServiceError(
+            f"{self.name}: {what}\n--- last lines of {self.log} ---\n{log_tail(self.log)}"
+        )
 
 
 def start(

@@ -14,6 +14,7 @@ import json
 import secrets
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +44,7 @@ class RegistryEndpoint:
         return f"http://{self.host}"
 
 
-def _config(root: Path, port: int, auth: dict[str, object] | None) -> dict[str, object]:
+def _config(root: Path, port: int, auth: Mapping[str, object] | None) -> dict[str, object]:
     config: dict[str, object] = {
         "version": 0.1,
         "log": {"level": "info", "formatter": "text", "accesslog": {"disabled": False}},
@@ -56,7 +57,7 @@ def _config(root: Path, port: int, auth: dict[str, object] | None) -> dict[str, 
         "http": {"addr": f"127.0.0.1:{port}", "secret": secrets.token_hex(16)},
     }
     if auth:
-        config["auth"] = auth
+        config["auth"] = dict(auth)
     return config
 
 
@@ -73,13 +74,15 @@ def _htpasswd(path: Path, user: str, password: str) -> None:
 
 
 def _start_registry(
-    name: str, workdir: Path, auth: dict[str, object] | None, port: int
+    name: str, workdir: Path, auth: Mapping[str, object] | None, port: int
 ) -> procs.Service:
     root = workdir / name
     root.mkdir(parents=True, exist_ok=True)
     config_path = root / "config.yml"
     config_path.write_text(yaml.safe_dump(_config(root, port, auth)))
-    return procs.start(f"registry-{name}", ["docker-registry", "serve", str(config_path)], workdir=workdir)
+    return procs.start(
+        f"registry-{name}", ["docker-registry", "serve", str(config_path)], workdir=workdir
+    )
 
 
 def _answers(url: str) -> bool:
@@ -115,9 +118,17 @@ def start_registries(workdir: Path) -> tuple[list[procs.Service], dict[str, Regi
     issuer = procs.start(
         "token-issuer",
         [
-            sys.executable, "-m", "conveyor.testing.token_issuer",
-            "--port", str(issuer_port), "--key", str(key_path),
-            "--users", str(users_path), "--service", TOKEN_SERVICE,
+            sys.executable,
+            "-m",
+            "conveyor.testing.token_issuer",
+            "--port",
+            str(issuer_port),
+            "--key",
+            str(key_path),
+            "--users",
+            str(users_path),
+            "--service",
+            TOKEN_SERVICE,
         ],
         workdir=workdir,
     )

@@ -81,9 +81,9 @@ def granted_access(scopes: list[str], *, authenticated: bool) -> list[dict[str, 
 class _Handler(BaseHTTPRequestHandler):
     server: _IssuerServer
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         # One line per request, never the Authorization header.
-        print(f"token-issuer: {self.command} {self.path.split('?')[0]} {args[1] if len(args) > 1 else ''}")
+        print(f"token-issuer: {self.command} {self.path.split('?')[0]} {args[1:2]}")
 
     def _reply(self, status: HTTPStatus, body: dict[str, object]) -> None:
         data = json.dumps(body).encode()
@@ -118,21 +118,29 @@ class _Handler(BaseHTTPRequestHandler):
         query = parse_qs(url.query)
         service = query.get("service", [""])[0]
         if service != self.server.service:
-            self._reply(HTTPStatus.BAD_REQUEST, {"errors": [{"message": f"unknown service {service!r}"}]})
+            self._reply(
+                HTTPStatus.BAD_REQUEST, {"errors": [{"message": f"unknown service {service!r}"}]}
+            )
             return
         user, ok = self._user()
         if not ok:
             self._reply(HTTPStatus.UNAUTHORIZED, {"errors": [{"message": "invalid credentials"}]})
             return
         access = granted_access(query.get("scope", []), authenticated=user is not None)
-        token = sign_token(self.server.key, subject=user or "anonymous", service=service, access=access)
-        self._reply(HTTPStatus.OK, {"token": token, "access_token": token, "expires_in": TOKEN_TTL_SECONDS})
+        token = sign_token(
+            self.server.key, subject=user or "anonymous", service=service, access=access
+        )
+        self._reply(
+            HTTPStatus.OK, {"token": token, "access_token": token, "expires_in": TOKEN_TTL_SECONDS}
+        )
 
 
 class _IssuerServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, port: int, key: ec.EllipticCurvePrivateKey, users: dict[str, str], service: str):
+    def __init__(
+        self, port: int, key: ec.EllipticCurvePrivateKey, users: dict[str, str], service: str
+    ) -> None:
         super().__init__(("127.0.0.1", port), _Handler)
         self.key = key
         self.users = users
