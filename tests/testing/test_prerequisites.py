@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conveyor.testing import env, procs
-from conveyor.testing.cluster import find_bin_dir
+from conveyor.testing.cluster import BINARIES, find_bin_dir
 from conveyor.testing.errors import PrerequisiteError, ServiceError, TestEnvError
 from conveyor.testing.registry import _start_registry
 
@@ -29,14 +29,7 @@ def test_preflight_names_the_missing_packages(monkeypatch, tmp_path):
 def test_a_partial_kubernetes_build_is_not_taken_for_a_complete_one(monkeypatch, tmp_path):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for name in (
-        "etcd",
-        "kube-apiserver",
-        "kube-controller-manager",
-        "kube-scheduler",
-        "kwok",
-        "kubectl",
-    ):
+    for name in BINARIES:
         (bin_dir / name).write_text("#!/bin/sh\n")
         (bin_dir / name).chmod(0o755)
         if name != "kube-apiserver":

@@ -54,6 +54,10 @@ class ClusterEndpoint:
     def kubectl(self) -> Path:
         return self.bin_dir / "kubectl"
 
+    @property
+    def kustomize(self) -> Path:
+        return self.bin_dir / "kustomize"
+
 
 def find_bin_dir() -> Path:
     """The directory of the built control-plane binaries, each with its completion stamp."""
