@@ -10,6 +10,7 @@ import platform
 import typer
 
 from conveyor import __version__
+from conveyor.cli import sync as sync_commands
 
 app = typer.Typer(
     name="conveyor",
@@ -28,6 +29,9 @@ def main() -> None:
 def version() -> None:
     """Print conveyor's version and the Python it runs on."""
     typer.echo(f"conveyor {__version__} (python {platform.python_version()})")
+
+
+sync_commands.register(app)
 
 
 def run() -> None:

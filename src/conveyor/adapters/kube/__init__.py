@@ -1,1 +1,39 @@
-"""The kube adapter (not built yet)."""
+"""The kube adapter: the only module that talks to the Kubernetes API.
+
+``KubeClient.connect(kubeconfig)`` gives a client that resolves any ``apiVersion``/``kind``
+through discovery and offers server-side apply (field manager ``conveyor``, forced, optionally
+dry-run), get, list, delete, and waiting for CRDs to be Established.
+
+Errors::
+
+    KubeError                 anything from this adapter (also: a kubeconfig that will not load)
+    ├── ApiUnavailable        unreachable, or 5xx/429, until the retry deadline
+    ├── Rejected              the apiserver said no; .status, .reason, .message (its words)
+    │   └── NotFound          404
+    ├── UnknownKind           discovery knows no such kind (missing CRD?)
+    └── WaitTimeout           a CRD did not become Established in time
+"""
+
+from conveyor.adapters.kube.client import FIELD_MANAGER, KubeClient, RetryPolicy
+from conveyor.adapters.kube.discovery import ResourceInfo
+from conveyor.adapters.kube.errors import (
+    ApiUnavailable,
+    KubeError,
+    NotFound,
+    Rejected,
+    UnknownKind,
+    WaitTimeout,
+)
+
+__all__ = [
+    "FIELD_MANAGER",
+    "ApiUnavailable",
+    "KubeClient",
+    "KubeError",
+    "NotFound",
+    "Rejected",
+    "ResourceInfo",
+    "RetryPolicy",
+    "UnknownKind",
+    "WaitTimeout",
+]
