@@ -1,1 +1,34 @@
-"""The store adapter (not built yet)."""
+"""The store adapter: conveyor's embedded SQLite database.
+
+:class:`MetadataCache` keeps what registry scans learned (tag lists, tag -> digest, created times
+and labels per digest) so a restart does not fetch again what is already known. SQLite runs in a
+worker thread so the daemon's event loop never blocks on disk.
+
+Errors::
+
+    StoreError
+    ├── StoreUnavailable   the file cannot be opened, read or written
+    └── SchemaTooNew       written by a newer conveyor (its schema version is unknown here)
+"""
+
+from conveyor.adapters.store.errors import SchemaTooNew, StoreError, StoreUnavailable
+from conveyor.adapters.store.metadata_cache import (
+    SCHEMA_VERSION,
+    CachedImage,
+    CachedTag,
+    CachedTagList,
+    MetadataCache,
+    TagDigest,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "CachedImage",
+    "CachedTag",
+    "CachedTagList",
+    "MetadataCache",
+    "SchemaTooNew",
+    "StoreError",
+    "StoreUnavailable",
+    "TagDigest",
+]
