@@ -9,7 +9,8 @@ The new value is written in the old value's quoting style (plain falls back to d
 the new value would not read back as a string).
 
 Images are matched by repository, whatever way they are written: ``nginx``, ``library/nginx`` and
-``docker.io/library/nginx`` are one repository (Docker Hub rules, see :func:`canonical_repository`).
+``docker.io/library/nginx`` are one repository (Docker Hub rules from :mod:`conveyor.core.images`,
+see :func:`canonical_repository`).
 The written form is kept and only the tag is replaced; a digest pinned after the tag is dropped,
 since it would keep the old image running, unless the update brings its own digest.
 
@@ -20,9 +21,10 @@ not YAML are reported in :attr:`ImageUpdateResult.problems` and left unchanged, 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from conveyor.core.annotation_edits import remove_annotation, set_annotation
+from conveyor.core.images import DOCKER_HUB, DOCKER_HUB_API_HOST, ImageRefError, parse_image_ref
 from conveyor.core.workloads import Container, SetterMarker, scan_manifest
 from conveyor.core.yamltext import EditError, ManifestSyntaxError, ScalarSpan, render_scalar
 
@@ -41,9 +43,6 @@ __all__ = [
     "split_image",
     "update_images_in_text",
 ]
-
-_DOCKER_HUB = "docker.io"
-_DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 
 
 @dataclass(frozen=True)
@@ -87,7 +86,11 @@ class ImageUpdateResult:
 
 
 def split_image(image: str) -> tuple[str, str | None, str | None]:
-    """``name[:tag][@digest]`` -> (name, tag, digest), the name exactly as written."""
+    """``name[:tag][@digest]`` -> (name, tag, digest), the name exactly as written.
+
+    A lexical split, lenient on purpose: a value that is not a valid reference (a templated
+    ``${IMAGE}``, a short digest) still splits, where :func:`parse_image_ref` would refuse it.
+    """
     name, _, digest = image.partition("@")
     colon = name.rfind(":")
     tag = None
@@ -97,28 +100,27 @@ def split_image(image: str) -> tuple[str, str | None, str | None]:
 
 
 def canonical_repository(name: str) -> str:
-    """Docker's normalization: no registry host means Docker Hub, one component means library/.
+    """The canonical name (:attr:`ImageRef.canonical_name`) of an image; tag and digest ignored.
 
-    ``nginx`` -> ``docker.io/library/nginx``; ``localhost:5000/app`` keeps its host. A tag or
-    digest on ``name`` is ignored.
+    ``nginx`` -> ``docker.io/library/nginx``; ``localhost:5000/app`` keeps its host. Docker Hub's
+    API host ``registry-1.docker.io`` also counts as Docker Hub here: a manifest that spells it out
+    still names the same images. A name that is not a valid reference is returned as written, so
+    it only ever matches itself.
     """
-    name = split_image(name)[0]
-    first, slash, rest = name.partition("/")
-    if slash and ("." in first or ":" in first or first == "localhost"):
-        host, path = first.lower(), rest
-    else:
-        host, path = _DOCKER_HUB, name
-    if host in _DOCKER_HUB_ALIASES:
-        host = _DOCKER_HUB
-        if "/" not in path:
-            path = "library/" + path
-    return f"{host}/{path}"
+    bare = split_image(name)[0]
+    try:
+        reference = parse_image_ref(bare)
+    except ImageRefError:
+        return bare
+    if reference.canonical_registry == DOCKER_HUB_API_HOST:
+        reference = replace(reference, registry=DOCKER_HUB)
+    return reference.canonical_name
 
 
 def _search_key(canonical: str) -> str:
     """A substring every written form of the repository contains, to skip files cheaply."""
     host, _, path = canonical.partition("/")
-    if host == _DOCKER_HUB:
+    if host == DOCKER_HUB:
         return path.removeprefix("library/")
     return canonical
 
