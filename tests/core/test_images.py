@@ -64,8 +64,8 @@ def test_parse_keeps_the_written_form(text, registry, repository, tag, digest):
         ("GHCR.io/org/app", "ghcr.io", "ghcr.io", "org/app"),
         ("127.0.0.1:5000/app", "127.0.0.1:5000", "127.0.0.1:5000", "app"),
         ("localhost/app", "localhost", "localhost", "app"),
-        # Only docker.io and index.docker.io are Docker Hub aliases, as in Docker itself.
-        ("registry-1.docker.io/app", "registry-1.docker.io", "registry-1.docker.io", "app"),
+        # The API host is Docker Hub too: the registry adapter and the edits treat it so.
+        ("registry-1.docker.io/app", "docker.io", "registry-1.docker.io", "library/app"),
     ],
 )
 def test_canonical_forms(text, canonical_registry, api_host, canonical_repository):

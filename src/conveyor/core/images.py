@@ -28,7 +28,7 @@ from typing import Any
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API_HOST = "registry-1.docker.io"
 # Hosts Docker itself treats as another spelling of Docker Hub.
-_DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io"})
+_DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", DOCKER_HUB_API_HOST})
 OCI_CREATED_LABEL = "org.opencontainers.image.created"
 
 _NAME_MAX = 255
