@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 from conveyor.cli.main import app
 from conveyor.daemon.sync_state import STATE_NAMESPACE, state_object_name
 from conveyor.testing.fixtures import unique_name
+from conveyor.testing.gitserver import git
 from tests.daemon.sync_repo import deployment, dump
 
 pytestmark = pytest.mark.integration
@@ -121,3 +122,154 @@ def test_an_unreachable_cluster_exits_2_with_a_hint(tmp_path):
     )
     assert result.exit_code == 2
     assert "cannot reach the apiserver" in result.output
+
+
+# --- syncing straight from a config repo (--repo) ---
+
+
+@pytest.fixture
+def config(config_repo, tmp_path, target):
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    (seed / "app.yaml").write_text(
+        dump(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": target}},
+            deployment("web", target),
+        )
+    )
+    return config_repo(seed)
+
+
+def head_of(repo):
+    return git("--git-dir", str(repo.path), "rev-parse", "main").strip()
+
+
+def plain(output):
+    """The words of ``output`` without the box rich draws around usage errors."""
+    return " ".join(output.translate(str.maketrans("", "", "│╭╮╰╯─")).split())
+
+
+def ssh_args(testenv, repo, tmp_path):
+    return [
+        "--repo",
+        repo.ssh_url,
+        "--branch",
+        "main",
+        "--ssh-key",
+        str(testenv.git.deploy_key),
+        "--known-hosts",
+        str(testenv.git.known_hosts),
+        "--state-dir",
+        str(tmp_path / "state"),
+    ]
+
+
+def test_sync_from_a_repo_over_ssh_then_status_shows_its_revision(
+    testenv, target, config, tmp_path
+):
+    synced = invoke(
+        testenv, "sync", *ssh_args(testenv, config, tmp_path), "--name", target, "-o", "json"
+    )
+    assert synced.exit_code == 0, synced.output
+    data = json.loads(synced.output)
+    assert (data["revision"], data["outcome"]) == (head_of(config), "succeeded")
+    assert "refusal" not in data
+    status = invoke(testenv, "status", "--name", target)
+    assert f"sync {target}: revision {head_of(config)}" in status.output
+
+    unchanged = invoke(testenv, "diff", *ssh_args(testenv, config, tmp_path), "--name", target)
+    assert unchanged.exit_code == 0, unchanged.output
+
+
+def test_sync_over_http_takes_the_password_from_the_environment_and_never_shows_it(
+    testenv, target, config, tmp_path
+):
+    password = testenv.git.http_password
+    args = ["sync", "--repo", config.http_url, "--state-dir", str(tmp_path / "state")]
+    args += ["--http-user", testenv.git.http_user, "--http-password-env", "CONFIG_REPO_PASSWORD"]
+    args += ["--name", target, "--health-timeout", "0"]
+    synced = CliRunner().invoke(
+        app,
+        [*args, "--kubeconfig", str(testenv.cluster.kubeconfig)],
+        env={"CONFIG_REPO_PASSWORD": password},
+    )
+    assert synced.exit_code == 0, synced.output
+    assert f"revision {head_of(config)}" in synced.output
+    assert password not in synced.output
+
+    wrong = CliRunner().invoke(
+        app,
+        [*args, "--kubeconfig", str(testenv.cluster.kubeconfig)],
+        env={"CONFIG_REPO_PASSWORD": "wrong-" + password},
+    )
+    assert wrong.exit_code == 2
+    assert "refused the credentials" in wrong.output
+    assert password not in wrong.output
+
+
+def test_an_unsigned_head_is_refused_and_status_says_why(testenv, target, config, tmp_path, kube):
+    key = tmp_path / "release_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    key_type, key_data = key.with_suffix(".pub").read_text().split()[:2]
+    signers = tmp_path / "allowed_signers"
+    signers.write_text(f'release@example.invalid namespaces="git" {key_type} {key_data}\n')
+    verify = ["--verify-signatures", "--allowed-signers", str(signers)]
+
+    refused = invoke(
+        testenv, "sync", *ssh_args(testenv, config, tmp_path), *verify, "--name", target
+    )
+    assert refused.exit_code == 1, refused.output
+    assert f"refused revision {head_of(config)}: signature unsigned" in refused.output
+    assert kube.get(f"/api/v1/namespaces/{target}").status_code == 404
+
+    status = invoke(testenv, "status", "--name", target, "-o", "json")
+    recorded = json.loads(status.output)
+    assert (recorded["outcome"], recorded["revision"]) == ("refused", head_of(config))
+    assert recorded["refusal"]["status"] == "unsigned"
+    assert recorded["refusal"]["detail"] == "the commit is not signed"
+    table = invoke(testenv, "status", "--name", target)
+    assert "outcome: refused" in table.output
+    assert "nothing was applied" in table.output
+
+    diff = invoke(testenv, "diff", *ssh_args(testenv, config, tmp_path), *verify, "--name", target)
+    assert diff.exit_code == 1
+    assert "refused revision" in diff.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (["TREE_AND_REPO"], "either a TREE directory or --repo"),
+        (["--verify-signatures"], "--allowed-signers FILE or --gpg-home DIR"),
+        (["--allowed-signers", "SIGNERS"], "add --verify-signatures"),
+        (["--verify-signatures", "--gpg-home", "/nonexistent/gnupg"], "no such directory"),
+        (
+            ["--verify-signatures", "--gpg-home", "TREE_AND_REPO", "--allowed-signers", "SIGNERS"],
+            "not both",
+        ),
+        (["--ssh-key", "KEY"], "both --ssh-key and --known-hosts"),
+        (["--http-user", "u", "--http-password-env", "NO_SUCH_VARIABLE_X"], "is not set"),
+        (["--token-env", "T", "--http-user", "u"], "different ways to authenticate"),
+        (["--revision", "abc"], "with --repo the branch head is synced"),
+    ],
+)
+def test_repo_options_that_do_not_fit_are_refused_before_anything_runs(
+    testenv, tmp_path, extra, says
+):
+    (tmp_path / "SIGNERS").write_text("")
+    replaced = [
+        {"TREE_AND_REPO": str(tmp_path), "SIGNERS": str(tmp_path / "SIGNERS")}.get(a, a)
+        for a in extra
+    ]
+    if "--ssh-key" in replaced:
+        replaced[replaced.index("--ssh-key") + 1] = str(testenv.git.deploy_key)
+    result = invoke(testenv, "sync", "--repo", "/nonexistent/repo.git", *replaced)
+    assert result.exit_code == 2, result.output
+    assert says in plain(result.output)
+
+
+def test_a_password_in_the_url_is_refused_and_not_echoed(testenv):
+    result = invoke(testenv, "sync", "--repo", "https://u:hunter2-pw@git.example.invalid/c.git")
+    assert result.exit_code == 2
+    assert "--http-password-env" in plain(result.output)
+    assert "hunter2-pw" not in result.output

@@ -1,7 +1,11 @@
 """``conveyor sync``, ``conveyor diff`` and ``conveyor status``: one-shot, against a kubeconfig.
 
+``sync`` and ``diff`` read either a checked-out TREE or, with ``--repo``, a branch of a config repo
+(fetched into a local mirror, its head optionally required to carry a trusted signature).
+
 Exit codes: 0 when everything applied (or nothing differs, for ``diff``), 1 when some objects
-failed (or ``diff`` found differences), 2 when the cluster could not be used at all.
+failed, the head was refused (or ``diff`` found differences), 2 when the cluster or the repo could
+not be used at all.
 """
 
 from __future__ import annotations
@@ -16,8 +20,24 @@ from typing import Annotated, Any, TypeVar
 import typer
 import yaml
 
+from conveyor.adapters.git import GitError
 from conveyor.adapters.kube import KubeClient, KubeError, RetryPolicy
+from conveyor.cli.repo_options import (
+    AllowedSignersOption,
+    BranchOption,
+    GpgHomeOption,
+    HttpPasswordEnvOption,
+    HttpUserOption,
+    KnownHostsOption,
+    RepoOption,
+    RepoOptions,
+    SshKeyOption,
+    StateDirOption,
+    TokenEnvOption,
+    VerifyOption,
+)
 from conveyor.core.sync.record import Action, Outcome, SyncMarker
+from conveyor.core.sync.refusal import describe
 from conveyor.daemon.sync import SyncSettings, SyncSource, read_status, sync_once
 
 T = TypeVar("T")
@@ -42,8 +62,13 @@ PathsOption = Annotated[
     list[str] | None,
     typer.Option("--path", help="Path inside the tree to sync (repeatable; default: all)."),
 ]
+TreeArgument = Annotated[
+    Path | None,
+    typer.Argument(help="A checked-out config repo (directory); or give --repo instead."),
+]
 RevisionOption = Annotated[
-    str, typer.Option("--revision", help="The revision the tree holds (recorded in the marker).")
+    str | None,
+    typer.Option("--revision", help="The revision TREE holds (recorded in the marker)."),
 ]
 RetryOption = Annotated[
     float,
@@ -65,8 +90,10 @@ def register(app: typer.Typer) -> None:
 
 
 def sync_command(
-    tree: Annotated[Path, typer.Argument(help="A checked-out config repo (directory).")],
-    revision: RevisionOption = "unknown",
+    tree: TreeArgument = None,
+    repo: RepoOption = None,
+    branch: BranchOption = "main",
+    revision: RevisionOption = None,
     path: PathsOption = None,
     name: NameOption = "default",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change.")] = False,
@@ -74,44 +101,110 @@ def sync_command(
     health_timeout: Annotated[
         float, typer.Option("--health-timeout", help="Seconds to wait for health (0: don't).")
     ] = 120.0,
+    ssh_key: SshKeyOption = None,
+    known_hosts: KnownHostsOption = None,
+    http_user: HttpUserOption = None,
+    http_password_env: HttpPasswordEnvOption = None,
+    token_env: TokenEnvOption = None,
+    verify_signatures: VerifyOption = False,
+    allowed_signers: AllowedSignersOption = None,
+    gpg_home: GpgHomeOption = None,
+    state_dir: StateDirOption = None,
     kubeconfig: KubeconfigOption = None,
     context: ContextOption = None,
     retry_deadline: RetryOption = 60.0,
     kustomize: KustomizeOption = None,
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
-    """Apply a directory of manifests to the cluster: ordered, pruned, health-checked."""
-    source = SyncSource(tree, revision, tuple(path or (".",)))
+    """Apply a directory of manifests (TREE, or the head of --repo) to the cluster: ordered,
+    pruned, health-checked."""
+    options = RepoOptions(
+        repo=repo or "", branch=branch, ssh_key=ssh_key, known_hosts=known_hosts,
+        http_user=http_user, http_password_env=http_password_env, token_env=token_env,
+        verify_signatures=verify_signatures, allowed_signers=allowed_signers, gpg_home=gpg_home,
+        state_dir=state_dir,
+    )  # fmt: skip
     settings = _settings(
         name, prune=prune, dry_run=dry_run, health_timeout=health_timeout, kustomize=kustomize
     )
-    marker = _run(
-        kubeconfig, context, retry_deadline, lambda kube: sync_once(kube, source, settings)
+    work = _sync_work(
+        tree,
+        options,
+        paths=tuple(path or (".",)),
+        tree_revision=revision or "unknown",
+        revision_given=revision is not None,
     )
+    marker = _run(kubeconfig, context, retry_deadline, lambda kube: work(kube, settings))
     _print_marker(marker, output, only_changes=dry_run)
     if marker.outcome is not Outcome.SUCCEEDED:
         raise typer.Exit(1)
 
 
 def diff_command(
-    tree: Annotated[Path, typer.Argument(help="A checked-out config repo (directory).")],
+    tree: TreeArgument = None,
+    repo: RepoOption = None,
+    branch: BranchOption = "main",
     path: PathsOption = None,
     name: NameOption = "default",
+    ssh_key: SshKeyOption = None,
+    known_hosts: KnownHostsOption = None,
+    http_user: HttpUserOption = None,
+    http_password_env: HttpPasswordEnvOption = None,
+    token_env: TokenEnvOption = None,
+    verify_signatures: VerifyOption = False,
+    allowed_signers: AllowedSignersOption = None,
+    gpg_home: GpgHomeOption = None,
+    state_dir: StateDirOption = None,
     kubeconfig: KubeconfigOption = None,
     context: ContextOption = None,
     retry_deadline: RetryOption = 60.0,
     kustomize: KustomizeOption = None,
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
-    """Compare the repo with the live cluster, object by object (nothing is changed)."""
-    source = SyncSource(tree, "diff", tuple(path or (".",)))
+    """Compare the repo (TREE, or the head of --repo) with the live cluster, object by object
+    (nothing is changed)."""
+    options = RepoOptions(
+        repo=repo or "", branch=branch, ssh_key=ssh_key, known_hosts=known_hosts,
+        http_user=http_user, http_password_env=http_password_env, token_env=token_env,
+        verify_signatures=verify_signatures, allowed_signers=allowed_signers, gpg_home=gpg_home,
+        state_dir=state_dir,
+    )  # fmt: skip
     settings = _settings(name, prune=True, dry_run=True, health_timeout=0, kustomize=kustomize)
-    marker = _run(
-        kubeconfig, context, retry_deadline, lambda kube: sync_once(kube, source, settings)
-    )
+    work = _sync_work(tree, options, paths=tuple(path or (".",)), tree_revision="diff")
+    marker = _run(kubeconfig, context, retry_deadline, lambda kube: work(kube, settings))
     _print_marker(marker, output, only_changes=True)
-    if marker.failures or any(_is_change(r.action) for r in marker.results):
+    if (
+        marker.failures
+        or marker.outcome is Outcome.REFUSED
+        or any(_is_change(r.action) for r in marker.results)
+    ):
         raise typer.Exit(1)
+
+
+SyncWork = Callable[[KubeClient, SyncSettings], Awaitable[SyncMarker]]
+
+
+def _sync_work(
+    tree: Path | None,
+    options: RepoOptions,
+    *,
+    paths: tuple[str, ...],
+    tree_revision: str,
+    revision_given: bool = False,
+) -> SyncWork:
+    """What to sync: TREE as it is, or the fetched (and signature-checked) head of --repo."""
+    if (tree is None) == (not options.repo):
+        raise typer.BadParameter("give either a TREE directory or --repo URL (one of them)")
+    if tree is not None:
+        source = SyncSource(tree, tree_revision, paths)
+        return lambda kube, settings: sync_once(kube, source, settings)
+    if revision_given:
+        raise typer.BadParameter(
+            "--revision names what a TREE holds; with --repo the branch head is synced",
+            param_hint="--revision",
+        )
+    git_source = options.git_source(paths)
+    return lambda kube, settings: git_source.sync(kube, settings)
 
 
 def status_command(
@@ -158,7 +251,7 @@ def _run(
 
     try:
         return asyncio.run(main())
-    except KubeError as e:
+    except (KubeError, GitError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from e
 
@@ -181,6 +274,8 @@ def _print_marker(marker: SyncMarker, output: OutputFormat, *, only_changes: boo
     counts = ", ".join(f"{n} {action}" for action, n in data["counts"].items()) or "no objects"
     typer.echo(f"sync {marker.name}{dry}: revision {marker.revision} at {marker.time}")
     typer.echo(f"outcome: {marker.outcome} ({counts})")
+    if marker.refusal is not None:
+        typer.echo(describe(marker))
     rows = [("OBJECT", "ACTION", "HEALTH", "REASON")] + [
         (
             f"{o['kind']} {o['namespace'] + '/' if o['namespace'] else ''}{o['name']}",

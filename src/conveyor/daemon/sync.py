@@ -15,6 +15,9 @@ The steps, in order:
 6. record the new inventory and the marker in one write.
 
 ``ApiUnavailable`` from any step aborts the sync with the previous marker still in place.
+
+``record_refusal`` is the other way a sync ends: the revision is not applied at all (its commit
+signature is not trusted) and only the marker changes, saying why; the inventory is kept as is.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from conveyor.core.sync.record import (
     SyncMarker,
     outcome_of,
 )
+from conveyor.core.sync.refusal import refused_marker
 from conveyor.daemon.sync_apply import ObjectOutcome, apply_stage, failed, prune
 from conveyor.daemon.sync_files import read_manifest_texts
 from conveyor.daemon.sync_health import wait_for_health
@@ -159,6 +163,38 @@ async def sync_once(
     )
     if not settings.dry_run:
         await write_state(kube, settings.name, inventory=inventory, marker=marker)
+    return marker
+
+
+async def record_refusal(
+    kube: KubeClient,
+    revision: str,
+    settings: SyncSettings | None = None,
+    *,
+    status: str,
+    detail: str,
+    signer: str = "",
+    clock: Callable[[], str] = _now,
+) -> SyncMarker:
+    """Record that ``revision`` was refused (nothing applied) and return that marker.
+
+    Nothing is written on a dry run. The inventory is written back unchanged: the write replaces
+    the whole state object, and the objects of the revision still running must stay prunable.
+    """
+    settings = settings or SyncSettings()
+    state = await read_state(kube, settings.name)
+    marker = refused_marker(
+        state.marker,
+        name=settings.name,
+        revision=revision,
+        time=clock(),
+        status=status,
+        detail=detail,
+        signer=signer,
+        dry_run=settings.dry_run,
+    )
+    if not settings.dry_run:
+        await write_state(kube, settings.name, inventory=state.inventory, marker=marker)
     return marker
 
 

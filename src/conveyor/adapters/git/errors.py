@@ -74,7 +74,7 @@ _HTTP_AUTH = re.compile(
 _NOT_FOUND = re.compile(
     r"couldn't find remote ref|does not appear to be a git repository|Repository not found"
     r"|not found|unknown revision|bad revision|does not exist|Not a valid object name"
-    r"|exists on disk, but not in|ambiguous argument",
+    r"|exists on disk, but not in|ambiguous argument|Needed a single revision",
     re.IGNORECASE,
 )
 

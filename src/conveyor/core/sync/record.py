@@ -2,6 +2,8 @@
 
 The marker is plain data with a JSON form (``to_data``/``from_data``), so the same record serves
 the cluster (where a restarted daemon and ``conveyor status`` read it) and ``-o json|yaml``.
+A sync whose revision was refused (its commit signature is not trusted) records outcome
+``refused`` and a ``refusal`` entry; markers written before refusals existed read unchanged.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class Outcome(enum.StrEnum):
     SUCCEEDED = "succeeded"
     PARTIAL = "partial"  # some objects failed, the rest were applied
     FAILED = "failed"  # nothing could be applied
+    REFUSED = "refused"  # the revision was not applied at all: its signature is not trusted
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,22 @@ class SyncFailure:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """Why a revision was not applied: the signature ``status`` (``unsigned`` or ``bad``), the
+    ``signer`` when one was identified, the verifier's ``detail``, and ``applied_revision``, the
+    revision the cluster still runs (empty when nothing was ever applied)."""
+
+    status: str
+    detail: str
+    signer: str = ""
+    applied_revision: str = ""
+
+    def __str__(self) -> str:
+        by = f" (signer {self.signer})" if self.signer else ""
+        return f"signature {self.status}{by}: {self.detail}"
+
+
+@dataclass(frozen=True)
 class SyncMarker:
     name: str
     revision: str
@@ -68,9 +87,10 @@ class SyncMarker:
     failures: tuple[SyncFailure, ...] = ()
     dry_run: bool = False
     counts: Mapping[str, int] = field(default_factory=dict)
+    refusal: Refusal | None = None
 
     def to_data(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "name": self.name,
             "revision": self.revision,
             "time": self.time,
@@ -83,6 +103,14 @@ class SyncMarker:
             ],
             "objects": [_result_to_data(r) for r in self.results],
         }
+        if self.refusal is not None:  # only when set, so older readers see the format they know
+            data["refusal"] = {
+                "status": self.refusal.status,
+                "signer": self.refusal.signer,
+                "detail": self.refusal.detail,
+                "appliedRevision": self.refusal.applied_revision,
+            }
+        return data
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> SyncMarker:
@@ -98,6 +126,7 @@ class SyncMarker:
                 for f in data.get("failures") or []
             ),
             results=tuple(_result_from_data(r) for r in data.get("objects") or []),
+            refusal=_refusal_from_data(data.get("refusal")),
         )
 
 
@@ -113,6 +142,17 @@ def outcome_of(results: tuple[ObjectResult, ...], failures: tuple[SyncFailure, .
         return Outcome.SUCCEEDED
     applied = any(r.action not in (Action.FAILED, Action.KEPT) for r in results)
     return Outcome.PARTIAL if applied else Outcome.FAILED
+
+
+def _refusal_from_data(data: Mapping[str, Any] | None) -> Refusal | None:
+    if not data:
+        return None
+    return Refusal(
+        status=data["status"],
+        detail=data.get("detail", ""),
+        signer=data.get("signer") or "",
+        applied_revision=data.get("appliedRevision") or "",
+    )
 
 
 def _result_to_data(result: ObjectResult) -> dict[str, Any]:
