@@ -120,7 +120,7 @@ def setup(endpoint: RegistryEndpoint) -> None:
         ]
         asyncio.run(_put_tags(endpoint, work))
     print(
-        f"bench scan setup: {len(missing)} repositories pushed, {len(complete)} already there,"
+        f"[bench] scan setup: {len(missing)} repositories pushed, {len(complete)} already there,"
         f" {time.monotonic() - began:.1f} s",
         file=sys.stderr,
     )
