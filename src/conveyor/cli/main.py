@@ -10,6 +10,7 @@ import platform
 import typer
 
 from conveyor import __version__
+from conveyor.cli import images as image_commands
 from conveyor.cli import sync as sync_commands
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ def version() -> None:
 
 
 sync_commands.register(app)
+image_commands.register(app)
 
 
 def run() -> None:
