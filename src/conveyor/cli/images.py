@@ -17,16 +17,23 @@ config or options, git or the metadata cache failing).
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from conveyor.adapters.git import GitError, HttpAuth, Remote, RemoteConfigError, SshAuth
+from conveyor.adapters.git import GitError
 from conveyor.adapters.registry import RegistryError
 from conveyor.adapters.store import MetadataCache, StoreError
 from conveyor.cli.images_output import print_changes, print_images
+from conveyor.cli.repo_options import (
+    HttpPasswordEnvOption,
+    HttpUserOption,
+    KnownHostsOption,
+    RepoOptions,
+    SshKeyOption,
+    TokenEnvOption,
+)
 from conveyor.cli.sync import OutputFormat
 from conveyor.core.config import AutomationConfig, ConfigError, parse_config_text
 from conveyor.daemon.automation import AutomationResult, AutomationTarget, run_automation
@@ -45,20 +52,6 @@ PathsOption = Annotated[
 ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", help="Automation config (YAML): registries, image policies, commits."),
-]
-SshKeyOption = Annotated[
-    Path | None, typer.Option("--ssh-key", help="Deploy key (private key file) for an SSH repo.")
-]
-KnownHostsOption = Annotated[
-    Path | None,
-    typer.Option("--known-hosts", help="known_hosts pinning the SSH server's host key."),
-]
-HttpUserOption = Annotated[str | None, typer.Option("--http-user", help="HTTP basic auth user.")]
-HttpPasswordEnvOption = Annotated[
-    str | None,
-    typer.Option(
-        "--http-password-env", help="Name of the environment variable holding the password."
-    ),
 ]
 InsecureOption = Annotated[
     list[str] | None,
@@ -92,12 +85,22 @@ def images_command(
     known_hosts: KnownHostsOption = None,
     http_user: HttpUserOption = None,
     http_password_env: HttpPasswordEnvOption = None,
+    token_env: TokenEnvOption = None,
     insecure_registry: InsecureOption = None,
     state_dir: StateDirOption = None,
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """List every automated image, the tag its policy chooses, and why (nothing is written)."""
-    target = _target(repo, branch, path, ssh_key, known_hosts, http_user, http_password_env)
+    options = RepoOptions(
+        repo=repo,
+        branch=branch,
+        ssh_key=ssh_key,
+        known_hosts=known_hosts,
+        http_user=http_user,
+        http_password_env=http_password_env,
+        token_env=token_env,
+    )
+    target = _target(options, path)
     loaded = _config(config, insecure_registry)
     result = _run(target, loaded, state_dir, dry_run=True)
     print_images(result, output=output.value, explain=explain)
@@ -116,52 +119,32 @@ def automate_command(
     known_hosts: KnownHostsOption = None,
     http_user: HttpUserOption = None,
     http_password_env: HttpPasswordEnvOption = None,
+    token_env: TokenEnvOption = None,
     insecure_registry: InsecureOption = None,
     state_dir: StateDirOption = None,
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Do one automation run: scan, plan, and commit every image change in one commit."""
-    target = _target(repo, branch, path, ssh_key, known_hosts, http_user, http_password_env)
+    options = RepoOptions(
+        repo=repo,
+        branch=branch,
+        ssh_key=ssh_key,
+        known_hosts=known_hosts,
+        http_user=http_user,
+        http_password_env=http_password_env,
+        token_env=token_env,
+    )
+    target = _target(options, path)
     loaded = _config(config, insecure_registry)
     result = _run(target, loaded, state_dir, dry_run=dry_run)
     print_changes(result, output=output.value)
     _exit(result)
 
 
-def _target(
-    repo: str,
-    branch: str,
-    paths: list[str] | None,
-    ssh_key: Path | None,
-    known_hosts: Path | None,
-    http_user: str | None,
-    http_password_env: str | None,
-) -> AutomationTarget:
-    if (ssh_key is None) != (known_hosts is None):
-        raise typer.BadParameter(
-            "give both --ssh-key and --known-hosts: the host key is always checked",
-            param_hint="--ssh-key/--known-hosts",
-        )
-    if (http_user is None) != (http_password_env is None):
-        raise typer.BadParameter(
-            "give both --http-user and --http-password-env",
-            param_hint="--http-user/--http-password-env",
-        )
-    auth: SshAuth | HttpAuth | None = None
-    if ssh_key is not None and known_hosts is not None:
-        auth = SshAuth(ssh_key, known_hosts)
-    elif http_user is not None and http_password_env is not None:
-        password = os.environ.get(http_password_env, "")
-        if not password:
-            raise typer.BadParameter(
-                f"the environment variable {http_password_env} is not set or empty",
-                param_hint="--http-password-env",
-            )
-        auth = HttpAuth(http_user, password)
+def _target(options: RepoOptions, paths: list[str] | None) -> AutomationTarget:
+    remote = options.remote()
     try:
-        return AutomationTarget(Remote.parse(repo, auth=auth), branch, tuple(paths or ("",)))
-    except RemoteConfigError as e:
-        raise typer.BadParameter(str(e), param_hint="--repo") from e
+        return AutomationTarget(remote, options.branch, tuple(paths or ("",)))
     except ValueError as e:
         raise typer.BadParameter(str(e), param_hint="--path") from e
 

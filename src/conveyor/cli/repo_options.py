@@ -101,8 +101,8 @@ class RepoOptions:
     gpg_home: Path | None = None
     state_dir: Path | None = None
 
-    def git_source(self, paths: tuple[str, ...]) -> GitSource:
-        """The GitSource these options describe; typer.BadParameter when they do not fit."""
+    def remote(self) -> Remote:
+        """The remote these options describe; typer.BadParameter when they do not fit."""
         if _has_password(self.repo):
             raise typer.BadParameter(
                 "the URL carries a password; put it in an environment variable and pass"
@@ -110,9 +110,13 @@ class RepoOptions:
                 param_hint="--repo",
             )
         try:
-            remote = Remote.parse(self.repo, auth=self._auth())
+            return Remote.parse(self.repo, auth=self._auth())
         except RemoteConfigError as e:
             raise typer.BadParameter(str(e), param_hint="--repo") from e
+
+    def git_source(self, paths: tuple[str, ...]) -> GitSource:
+        """The GitSource these options describe; typer.BadParameter when they do not fit."""
+        remote = self.remote()
         state_dir = self.state_dir or Path.home() / ".cache" / "conveyor" / "sync"
         return GitSource(
             remote, branch=self.branch, paths=paths, state_dir=state_dir, trust=self._trust()
