@@ -145,6 +145,7 @@ def stop(pid: int, *, grace: float = 5.0) -> None:
     try:
         pgid = os.getpgid(pid)
     except ProcessLookupError:
+        _forget(pid)
         return
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGTERM)
@@ -155,9 +156,18 @@ def stop(pid: int, *, grace: float = 5.0) -> None:
         try:
             os.killpg(pgid, 0)
         except ProcessLookupError:
+            _forget(pid)
             return
         time.sleep(0.05)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, 0)
+    _forget(pid)
+
+
+def _forget(pid: int) -> None:
+    """Drop a stopped child from STARTED once Popen has seen it exit (so it never warns)."""
+    for proc in [p for p in STARTED if p.pid == pid]:
+        proc.poll()  # reaps it, or notes that it was already reaped
+        STARTED.remove(proc)
