@@ -1,8 +1,10 @@
 """The store adapter: conveyor's embedded SQLite database.
 
 :class:`MetadataCache` keeps what registry scans learned (tag lists, tag -> digest, created times
-and labels per digest) so a restart does not fetch again what is already known. SQLite runs in a
-worker thread so the daemon's event loop never blocks on disk.
+and labels per digest) so a restart does not fetch again what is already known.
+:class:`HistoryStore` records every release, rollback, policy change, sync and drift event (in
+its own file: a record, not a cache).
+SQLite runs in a worker thread so the daemon's event loop never blocks on disk.
 
 Errors::
 
@@ -12,6 +14,7 @@ Errors::
 """
 
 from conveyor.adapters.store.errors import SchemaTooNew, StoreError, StoreUnavailable
+from conveyor.adapters.store.history import HISTORY_SCHEMA_VERSION, HistoryStore
 from conveyor.adapters.store.metadata_cache import (
     SCHEMA_VERSION,
     CachedImage,
@@ -22,10 +25,12 @@ from conveyor.adapters.store.metadata_cache import (
 )
 
 __all__ = [
+    "HISTORY_SCHEMA_VERSION",
     "SCHEMA_VERSION",
     "CachedImage",
     "CachedTag",
     "CachedTagList",
+    "HistoryStore",
     "MetadataCache",
     "SchemaTooNew",
     "StoreError",

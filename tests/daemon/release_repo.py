@@ -1,0 +1,126 @@
+"""A seeded config repo and a ReleaseManager on it, for the release manager's integration tests."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from conveyor.adapters.git import Remote, SshAuth
+from conveyor.adapters.kube import KubeClient
+from conveyor.adapters.store import HistoryStore
+from conveyor.daemon.git_source import GitSource
+from conveyor.daemon.jobs import RepoJobQueues
+from conveyor.daemon.releases import ReleaseManager
+from conveyor.daemon.sync import SyncSettings
+from conveyor.testing.gitserver import git
+
+WEB_IMAGE = "registry.invalid/app:1.0.0"
+API_IMAGE = "registry.invalid/api:2.0.0"
+
+
+def deployment_text(name: str, namespace: str, image: str) -> str:
+    # Written by hand, with comments and a quoted value, so byte-exact edits can be checked.
+    return f"""# {name}: owned by the {name} team
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+  namespace: {namespace}
+  labels:
+    app: {name}   # used by the Service too
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: {name}
+  template:
+    metadata:
+      labels:
+        app: {name}
+    spec:
+      containers:
+        - name: app
+          image: "{image}"
+          ports:
+            - containerPort: 8080
+"""
+
+
+def write_seed(root: Path, namespace: str) -> Path:
+    (root / "apps").mkdir(parents=True)
+    (root / "namespace.yaml").write_text(
+        f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {namespace}\n"
+    )
+    (root / "apps" / "web.yaml").write_text(deployment_text("web", namespace, WEB_IMAGE))
+    (root / "apps" / "api.yaml").write_text(deployment_text("api", namespace, API_IMAGE))
+    (root / "README.md").write_text("# config repo\n")
+    return root
+
+
+@dataclass
+class RepoReader:
+    """Reads the bare repo on the git server directly (the truth the tests check)."""
+
+    path: Path
+
+    def git(self, *args: str) -> str:
+        return git("--git-dir", str(self.path), *args)
+
+    def head(self) -> str:
+        return self.git("rev-parse", "main").strip()
+
+    def file(self, relative: str, revision: str = "main") -> str:
+        return self.git("show", f"{revision}:{relative}")
+
+    def revisions(self) -> list[str]:
+        """Every commit on main, newest first."""
+        return self.git("rev-list", "main").split()
+
+    def parents(self, revision: str) -> list[str]:
+        return self.git("rev-list", "--parents", "-n", "1", revision).split()[1:]
+
+    def message(self, revision: str) -> str:
+        return self.git("log", "-1", "--format=%B", revision)
+
+    def all_yaml_loads(self) -> None:
+        for name in self.git("ls-tree", "-r", "--name-only", "main").split():
+            if name.endswith(".yaml"):
+                list(yaml.safe_load_all(self.file(name)))
+
+
+@contextlib.asynccontextmanager
+async def release_manager(
+    testenv, repo, state_dir: Path, *, sync_name: str, health_timeout: float = 60.0
+) -> AsyncIterator[ReleaseManager]:
+    auth = SshAuth(testenv.git.deploy_key, testenv.git.known_hosts)
+    source = GitSource(Remote.parse(repo.ssh_url, auth=auth), state_dir=state_dir)
+    async with (
+        await KubeClient.connect(testenv.cluster.kubeconfig) as kube,
+        await HistoryStore.open(state_dir / "history.sqlite") as history,
+        RepoJobQueues() as queues,
+    ):
+        yield ReleaseManager(
+            source=source,
+            queues=queues,
+            kube=kube,
+            history=history,
+            sync_settings=SyncSettings(name=sync_name),
+            health_timeout=health_timeout,
+        )
+
+
+def live_image(kube, namespace: str, name: str) -> str | None:
+    response = kube.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}")
+    if response.status_code != 200:
+        return None
+    return response.json()["spec"]["template"]["spec"]["containers"][0]["image"]
+
+
+def live_annotations(kube, namespace: str, name: str) -> dict[str, str]:
+    response = kube.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}")
+    response.raise_for_status()
+    return response.json()["metadata"].get("annotations") or {}
