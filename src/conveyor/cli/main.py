@@ -10,6 +10,7 @@ import platform
 import typer
 
 from conveyor import __version__
+from conveyor.cli import daemon as daemon_commands
 from conveyor.cli import images as image_commands
 from conveyor.cli import sync as sync_commands
 
@@ -34,6 +35,7 @@ def version() -> None:
 
 sync_commands.register(app)
 image_commands.register(app)
+daemon_commands.register(app)
 
 
 def run() -> None:
