@@ -37,12 +37,13 @@ from fastapi import FastAPI
 from conveyor.adapters.git import SshAuth
 from conveyor.adapters.kube import KubeClient
 from conveyor.adapters.notify import Notifier
-from conveyor.adapters.store import MetadataCache
+from conveyor.adapters.store import HistoryStore, MetadataCache
 from conveyor.daemon.automation import AutomationTarget
 from conveyor.daemon.automation_setup import registry_client
 from conveyor.daemon.git_source import GitSource
 from conveyor.daemon.jobs import RepoJobQueues
 from conveyor.daemon.metrics import DaemonMetrics
+from conveyor.daemon.releases import ReleaseManager
 from conveyor.daemon.runner_identity import IdentityError, public_key_of
 from conveyor.daemon.runner_setup import (
     API_TOKEN_FILE,
@@ -166,6 +167,21 @@ class Daemon:
                 repo_url=remote.url,
                 branch=settings.branch,
                 public_key=_public_key(remote.auth),
+            )
+            history = await stack.enter_async_context(
+                await HistoryStore.open(settings.state_dir / "history.db")
+            )
+            # The release manager shares the sync loop's GitSource, so both use one mirror.
+            state.releases = ReleaseManager(
+                source=state.source,
+                queues=queues,
+                kube=kube,
+                history=history,
+                notifier=notifier,
+                sync_settings=state.sync_settings,
+                health_timeout=settings.health_timeout,
+                registry=automation.registry if automation else None,
+                cache=automation.cache if automation else None,
             )
             app = create_app(state=state, token=token, webhook_secrets=secrets)
             listener = _bind(settings.listen)

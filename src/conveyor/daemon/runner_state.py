@@ -33,6 +33,7 @@ from conveyor.daemon.automation import AutomationResult, AutomationTarget, run_a
 from conveyor.daemon.git_source import GitSource
 from conveyor.daemon.jobs import RepoJobQueues
 from conveyor.daemon.metrics import DaemonMetrics
+from conveyor.daemon.releases import ReleaseManager
 from conveyor.daemon.runner_loop import PeriodicTask
 from conveyor.daemon.scan import RegistryReader
 from conveyor.daemon.sync import SyncSettings, read_status
@@ -95,6 +96,8 @@ class DaemonState:
         self.repo_url = repo_url
         self.branch = branch
         self.public_key = public_key
+        # Release operations (release, rollback, locks, history); set by the runner.
+        self.releases: ReleaseManager | None = None
         self.sync_loop: PeriodicTask[SyncMarker] = PeriodicTask(
             "sync", self._sync_pass, interval=sync_interval
         )
