@@ -44,6 +44,7 @@ from conveyor.api.models import (
     automation_model,
     marker_model,
 )
+from conveyor.api.releases import release_router
 from conveyor.api.webhooks import webhook_router
 from conveyor.core.events import GitPushEvent, ImagePushEvent
 from conveyor.core.sync.record import SyncMarker
@@ -51,6 +52,7 @@ from conveyor.core.webhooks_verify import WebhookSecrets
 from conveyor.daemon.automation import AutomationResult
 from conveyor.daemon.jobs import QueueClosedError
 from conveyor.daemon.metrics import CONTENT_TYPE
+from conveyor.daemon.releases import ReleaseManager
 from conveyor.daemon.runner_state import AutomationDisabled, Readiness
 
 __all__ = ["API_PREFIX", "DaemonControl", "create_app"]
@@ -66,6 +68,7 @@ class DaemonControl(Protocol):
     """What the API needs from the daemon (``conveyor.daemon.runner_state.DaemonState``)."""
 
     public_key: str | None
+    releases: ReleaseManager | None
 
     def readiness(self) -> Readiness: ...
 
@@ -169,6 +172,12 @@ def create_app(
         return IdentityModel(publicKey=state.public_key)
 
     app.include_router(api)
+    # Looked up per request: the daemon builds its release manager after the app exists.
+    app.include_router(
+        release_router(manager=lambda: state.releases, auth=None, prefix=""),
+        prefix=API_PREFIX,
+        dependencies=authenticated,
+    )
     for router in extra_routers:
         app.include_router(router, prefix=API_PREFIX, dependencies=authenticated)
     app.include_router(

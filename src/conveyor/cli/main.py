@@ -13,6 +13,7 @@ from conveyor import __version__
 from conveyor.cli import daemon as daemon_commands
 from conveyor.cli import images as image_commands
 from conveyor.cli import sync as sync_commands
+from conveyor.cli import verbs as api_verbs
 
 app = typer.Typer(
     name="conveyor",
@@ -36,6 +37,7 @@ def version() -> None:
 sync_commands.register(app)
 image_commands.register(app)
 daemon_commands.register(app)
+api_verbs.register(app)
 
 
 def run() -> None:

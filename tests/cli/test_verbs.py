@@ -1,0 +1,52 @@
+"""The API verbs' usage errors, found before any request is made (exit code 2), and the one
+`automate` command that keeps its local --repo run. The verbs against a served API are tested in
+tests/api/test_releases.py."""
+
+import pytest
+from typer.testing import CliRunner
+
+from conveyor.cli.main import app
+
+# Nothing listens here; a verb that got as far as a request would say "cannot reach".
+NOWHERE = ["--url", "http://127.0.0.1:9", "--token", "t"]
+WEB = "shop:deployment/web"
+
+
+def conveyor(*args):
+    return CliRunner().invoke(app, [*args, *NOWHERE])
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["release", "-w", WEB], "exactly one"),
+        (["release", "-w", WEB, "-i", "app:1", "--update-all-images"], "exactly one"),
+        (["release", "-i", "app:1"], "--workload, or use --all"),
+        (["release", "-w", WEB, "--all", "-i", "app:1"], "not both"),
+        (["release", "-w", WEB, "--exclude", WEB, "-i", "app:1"], "only narrows --all"),
+        (["rollback", "web"], "namespace:kind/name"),
+        (["history", "shop:web"], "namespace:kind/name"),
+        (["policy", "-w", WEB, "--tag", "semver:~1.2"], "CONTAINER=PATTERN"),
+        (["lock"], "--workload, or use --all"),
+        (["automate", "-w", WEB, "--repo", "/tmp/repo"], "use one"),
+        (["automate", "-w", WEB, "--dry-run"], "goes with --repo"),
+    ],
+)
+def test_usage_errors_exit_2_before_any_request(args, expected):
+    result = conveyor(*args)
+    assert result.exit_code == 2, result.output
+    assert expected in result.output
+    assert "cannot reach" not in result.output
+
+
+def test_one_automate_command_has_both_the_daemon_and_the_local_options():
+    names = [c.name for c in app.registered_commands]
+    assert names.count("automate") == 1
+    help_text = CliRunner().invoke(app, ["automate", "--help"], env={"COLUMNS": "200"}).output
+    assert "--workload" in help_text and "--repo" in help_text and "--config" in help_text
+
+
+def test_a_verb_without_a_daemon_exits_2_naming_the_url():
+    result = conveyor("history")
+    assert result.exit_code == 2
+    assert "--url" in result.stderr and "http://127.0.0.1:9" in result.stderr
