@@ -196,6 +196,10 @@ async def test_a_signed_image_webhook_is_committed_and_running_without_polling(
             'conveyor_webhooks_total{action="scan",kind="image",provider="generic"} 1.0' in metrics
         )
         assert 'conveyor_automation_runs_total{result="committed"} 1.0' in metrics
+        recorded = (await http.get("/api/v1/history", headers=auth)).json()
+        assert [(e["kind"], e["user"], e["commit"]) for e in recorded] == [
+            ("release", "conveyor (automation)", history[0])
+        ]
         assert daemon.state.sync_loop.interval == 300.0
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from conveyor.adapters.git import GitError
@@ -28,6 +29,7 @@ from conveyor.adapters.notify import Notification, NotificationEvent, Notifier
 from conveyor.adapters.store import MetadataCache
 from conveyor.core.config import AutomationConfig
 from conveyor.core.events import GitPushEvent, ImagePushEvent
+from conveyor.core.release_history import HistoryEntry, HistoryKind, HistoryResult
 from conveyor.core.sync.record import Outcome, SyncMarker
 from conveyor.daemon.automation import AutomationResult, AutomationTarget, run_automation
 from conveyor.daemon.git_source import GitSource
@@ -41,6 +43,10 @@ from conveyor.daemon.sync import SyncSettings, read_status
 __all__ = ["AutomationDisabled", "AutomationSetup", "DaemonState", "Readiness"]
 
 log = logging.getLogger("conveyor.daemon.runner")
+
+
+# Who history names for releases made by the automation loop.
+AUTOMATION_USER = "conveyor (automation)"
 
 
 @dataclass(frozen=True)
@@ -209,10 +215,30 @@ class DaemonState:
             self.metrics.count_automation("committed")
             self.metrics.count_release("succeeded")
             self.sync_loop.trigger()  # our own commit: apply it now, not at the next tick
+            await self._record_release(result)
             await self._report_release(result)
         else:
             self.metrics.count_automation("unchanged")
         return result
+
+    async def _record_release(self, result: AutomationResult) -> None:
+        """Automated releases go into the same history as the ones asked for by hand."""
+        if self.releases is None:
+            return
+        message = result.message or ""
+        await self.releases.record(
+            HistoryEntry(
+                kind=HistoryKind.RELEASE,
+                user=AUTOMATION_USER,
+                message=message.splitlines()[0] if message else "automated release",
+                time=datetime.now(UTC),
+                workloads=tuple(sorted({c.workload_id for c in result.changes if c.workload_id})),
+                commit=result.revision,
+                result=HistoryResult.SUCCEEDED,
+                changes=result.changes,
+                detail="released by image automation",
+            )
+        )
 
     async def _automate(self, *, dry_run: bool) -> AutomationResult:
         setup = self.automation
