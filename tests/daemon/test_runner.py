@@ -18,8 +18,10 @@ import time
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from conveyor.api.app import create_app
+from conveyor.cli.main import app as cli_app
 from conveyor.core.webhooks_verify import CONVEYOR_SIGNATURE_HEADER, sign_body
 from conveyor.daemon.runner import Daemon
 from conveyor.daemon.settings import parse_settings
@@ -158,6 +160,12 @@ async def test_a_signed_image_webhook_is_committed_and_running_without_polling(
         identity = (await http.get("/api/v1/identity", headers=auth)).json()["publicKey"]
         deploy_key = testenv.git.deploy_key.with_suffix(".pub").read_text()
         assert identity.split()[:2] == deploy_key.split()[:2]
+        # The CLI's blocking client must not run on the loop that serves the daemon.
+        printed = await asyncio.to_thread(
+            CliRunner().invoke, cli_app, ["identity", "--url", daemon.url, "--token", TOKEN]
+        )
+        assert printed.exit_code == 0, printed.output
+        assert printed.output.split()[:2] == deploy_key.split()[:2]
         # One automation pass on record: from here on only a trigger can start another.
         nothing = (await http.post("/api/v1/automate", headers=auth)).json()
         assert (nothing["committed"], nothing["changes"]) == (False, [])

@@ -27,6 +27,7 @@ from conveyor.adapters.api_client import ApiClient, ApiClientError, ApiRejected
 from conveyor.cli import verbs_policy
 from conveyor.cli.sync import OutputFormat
 from conveyor.cli.verbs_output import (
+    print_data,
     print_history,
     print_images,
     print_operation,
@@ -61,6 +62,7 @@ def register(app: typer.Typer) -> None:
     app.command("release")(release_command)
     app.command("rollback")(rollback_command)
     app.command("history")(history_command)
+    app.command("identity")(identity_command)
     verbs_policy.register(app)
 
 
@@ -196,6 +198,18 @@ def history_command(
     wanted = _workload_id(workload) if workload else None
     with api_session(url, token) as client:
         print_history(client.history(wanted, limit=limit), output=output.value)
+
+
+def identity_command(
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    output: OutputOption = OutputFormat.TABLE,
+) -> None:
+    """Print the SSH public key the daemon uses: add it to the config repo as a deploy key."""
+    with api_session(url, token) as client:
+        answer = client.get("/api/v1/identity")
+    if not print_data(answer, output=output.value):
+        typer.echo(answer["publicKey"])
 
 
 def _workload_id(text: str) -> str:
