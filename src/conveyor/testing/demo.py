@@ -106,7 +106,12 @@ def repo_log(bare: Path) -> list[str]:
 
 
 def start_daemon(
-    env: testenv.TestEnv, bare_name: str, demo_dir: Path
+    env: testenv.TestEnv,
+    bare_name: str,
+    demo_dir: Path,
+    *,
+    interval: str = "60s",
+    log_name: str = "conveyor-daemon.log",
 ) -> tuple[subprocess.Popen[bytes], str, str, str]:
     """Start ``conveyor daemon``; return it, its API URL, the API token and the webhook secret."""
     token, secret = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
@@ -117,13 +122,13 @@ def start_daemon(
         "--repo", env.git.ssh_url(bare_name),
         "--ssh-key", str(env.git.deploy_key), "--known-hosts", str(env.git.known_hosts),
         "--kubeconfig", str(env.cluster.kubeconfig), "--state-dir", str(demo_dir / "state"),
-        "--sync-interval", "60s", "--scan-interval", "60s", "--health-timeout", "60s",
+        "--sync-interval", interval, "--scan-interval", interval, "--health-timeout", "60s",
         "--insecure-registries", env.registries["anonymous"].host,
         "--api-token-file", str(demo_dir / "api-token"),
         "--webhook-secret-file", str(demo_dir / "webhook-secret"),
         "--listen", "127.0.0.1:0",
     ]  # fmt: skip
-    log_path = env.workdir / "logs" / "conveyor-daemon.log"
+    log_path = env.workdir / "logs" / log_name
     environ = {k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")}
     with log_path.open("w") as log:
         daemon = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=environ)
