@@ -35,6 +35,7 @@ from conveyor.daemon.automation import AutomationResult, AutomationTarget, run_a
 from conveyor.daemon.git_source import GitSource
 from conveyor.daemon.jobs import RepoJobQueues
 from conveyor.daemon.metrics import DaemonMetrics
+from conveyor.daemon.out_of_band import check_out_of_band
 from conveyor.daemon.releases import ReleaseManager
 from conveyor.daemon.runner_loop import PeriodicTask
 from conveyor.daemon.scan import RegistryReader
@@ -182,6 +183,9 @@ class DaemonState:
 
     async def _sync_pass(self) -> SyncMarker:
         started = time.monotonic()
+        if self.releases is not None:
+            # Before the sync applies: adopt what is to be adopted, or self-heal reverts it.
+            await check_out_of_band(self.releases)
         try:
             head = await self.source.fetch()
         except GitError as e:
