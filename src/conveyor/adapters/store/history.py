@@ -13,23 +13,17 @@ Calls run in a worker thread behind one lock on one connection (WAL mode), like 
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import sqlite3
-import threading
-from collections.abc import Callable
-from pathlib import Path
-from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
-from conveyor.adapters.store.errors import SchemaTooNew, StoreUnavailable
+from conveyor.adapters.store.sqlite_file import SqliteFile
 from conveyor.core.commit_message import ReleasedChange
 from conveyor.core.release_history import HistoryEntry, HistoryKind, HistoryResult
 
 __all__ = ["HISTORY_SCHEMA_VERSION", "HistoryStore"]
 
-T = TypeVar("T")
 
 HISTORY_MIGRATIONS: tuple[str, ...] = (
     """
@@ -59,66 +53,12 @@ _COLUMNS = (
 )
 
 
-class HistoryStore:
+class HistoryStore(SqliteFile):
     """Operation history in one SQLite file; open with ``await HistoryStore.open(path)``."""
 
-    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
-        self._connection = connection
-        self._lock = threading.Lock()
-        self.path = path
-
-    def __repr__(self) -> str:
-        return f"HistoryStore(path={str(self.path)!r})"
-
-    @classmethod
-    async def open(cls, path: Path) -> HistoryStore:
-        return await asyncio.to_thread(cls._open, path)
-
-    @classmethod
-    def _open(cls, path: Path) -> HistoryStore:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            connection.execute("PRAGMA busy_timeout = 5000")
-            connection.execute("PRAGMA journal_mode = WAL")
-            _migrate(connection, path)
-        except sqlite3.Error as e:
-            raise StoreUnavailable(
-                f"cannot open the history {path}: {e}; check the file's permissions and free"
-                " disk space"
-            ) from e
-        except OSError as e:
-            raise StoreUnavailable(f"cannot create the directory of {path}: {e.strerror}") from e
-        return cls(connection, path)
-
-    async def close(self) -> None:
-        await asyncio.to_thread(self._connection.close)
-
-    async def __aenter__(self) -> HistoryStore:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    async def _run(self, operation: Callable[[sqlite3.Connection], T]) -> T:
-        def locked() -> T:
-            with self._lock:
-                try:
-                    return operation(self._connection)
-                except sqlite3.Error as e:
-                    if self._connection.in_transaction:
-                        self._connection.rollback()
-                    raise StoreUnavailable(
-                        f"the history {self.path} failed: {e}; check disk space and that no"
-                        " other conveyor holds it locked"
-                    ) from e
-
-        return await asyncio.to_thread(locked)
+    label = "history"
+    migrations = HISTORY_MIGRATIONS
+    newer_advice = " (the history is kept, do not delete it)"
 
     async def record(self, entry: HistoryEntry) -> HistoryEntry:
         """Store ``entry``; return it with its ``id``."""
@@ -214,17 +154,3 @@ def _entry(row: tuple[Any, ...]) -> HistoryEntry:
         detail=detail,
         changes=tuple(_change_from_data(c) for c in json.loads(changes)),
     )
-
-
-def _migrate(connection: sqlite3.Connection, path: Path) -> None:
-    version: int = connection.execute("PRAGMA user_version").fetchone()[0]
-    if version > HISTORY_SCHEMA_VERSION:
-        raise SchemaTooNew(
-            f"{path} has history schema {version}, this conveyor knows up to"
-            f" {HISTORY_SCHEMA_VERSION}: upgrade conveyor (the history is kept, do not delete it)"
-        )
-    for number in range(version + 1, HISTORY_SCHEMA_VERSION + 1):
-        # executescript commits first; the migration and its version bump are one transaction.
-        connection.executescript(
-            f"BEGIN;\n{HISTORY_MIGRATIONS[number - 1]}\nPRAGMA user_version = {number};\nCOMMIT;"
-        )

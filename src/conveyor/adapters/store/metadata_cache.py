@@ -14,20 +14,13 @@ on one connection in WAL mode. The schema is versioned with ``PRAGMA user_versio
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import sqlite3
-import threading
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import TracebackType
-from typing import TypeVar
 
-from conveyor.adapters.store.errors import SchemaTooNew, StoreUnavailable
-
-T = TypeVar("T")
+from conveyor.adapters.store.sqlite_file import SqliteFile
 
 # One script per schema version; a file at version N gets scripts N+1.. applied, in order.
 MIGRATIONS: tuple[str, ...] = (
@@ -99,70 +92,15 @@ class CachedTag:
     image: CachedImage | None  # None until the config blob of this digest was read
 
 
-class MetadataCache:
+class MetadataCache(SqliteFile):
     """Registry metadata in one SQLite file; open with ``await MetadataCache.open(path)``."""
 
-    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
-        self._connection = connection
-        self._lock = threading.Lock()
-        self.path = path
-
-    def __repr__(self) -> str:
-        return f"MetadataCache(path={str(self.path)!r})"
-
-    # -- lifecycle ------------------------------------------------------------------------------
-
-    @classmethod
-    async def open(cls, path: Path) -> MetadataCache:
-        return await asyncio.to_thread(cls._open, path)
-
-    @classmethod
-    def _open(cls, path: Path) -> MetadataCache:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # isolation_level=None: transactions are explicit (BEGIN ... COMMIT) below.
-            connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            connection.execute("PRAGMA busy_timeout = 5000")
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("PRAGMA synchronous = NORMAL")
-            _migrate(connection, path)
-        except sqlite3.Error as e:
-            raise StoreUnavailable(
-                f"cannot open the metadata cache {path}: {e}; check the file's permissions and"
-                " free disk space (delete it to start over: it is only a cache)"
-            ) from e
-        except OSError as e:
-            raise StoreUnavailable(f"cannot create the directory of {path}: {e.strerror}") from e
-        return cls(connection, path)
-
-    async def close(self) -> None:
-        await asyncio.to_thread(self._connection.close)
-
-    async def __aenter__(self) -> MetadataCache:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    async def _run(self, operation: Callable[[sqlite3.Connection], T]) -> T:
-        def locked() -> T:
-            with self._lock:
-                try:
-                    return operation(self._connection)
-                except sqlite3.Error as e:
-                    if self._connection.in_transaction:
-                        self._connection.rollback()
-                    raise StoreUnavailable(
-                        f"the metadata cache {self.path} failed: {e}; check disk space and that"
-                        " no other conveyor holds it locked"
-                    ) from e
-
-        return await asyncio.to_thread(locked)
+    label = "metadata cache"
+    migrations = MIGRATIONS
+    open_advice = " (delete it to start over: it is only a cache)"
+    newer_advice = ", or delete the file (it is only a cache)"
+    # A cache may lose its last writes in a power cut; it is refilled from the registry.
+    synchronous = "NORMAL"
 
     # -- tag lists ------------------------------------------------------------------------------
 
@@ -303,17 +241,3 @@ def _image(
         created=dt.datetime.fromisoformat(created) if created else None,
         labels=json.loads(labels),
     )
-
-
-def _migrate(connection: sqlite3.Connection, path: Path) -> None:
-    version: int = connection.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise SchemaTooNew(
-            f"{path} has metadata cache schema {version}, this conveyor knows up to"
-            f" {SCHEMA_VERSION}: upgrade conveyor, or delete the file (it is only a cache)"
-        )
-    for number in range(version + 1, SCHEMA_VERSION + 1):
-        # executescript commits first; the migration and its version bump are one transaction.
-        connection.executescript(
-            f"BEGIN;\n{MIGRATIONS[number - 1]}\nPRAGMA user_version = {number};\nCOMMIT;"
-        )
