@@ -62,9 +62,14 @@ class OutOfBandOutcome:
     reported: bool  # False when the same change was already in the history
 
 
-async def check_out_of_band(manager: ReleaseManager) -> tuple[OutOfBandOutcome, ...]:
-    """Find out-of-band image changes, adopt or report them; one outcome per workload."""
-    view = await manager.head()
+async def check_out_of_band(
+    manager: ReleaseManager, *, revision: str | None = None
+) -> tuple[OutOfBandOutcome, ...]:
+    """Find out-of-band image changes, adopt or report them; one outcome per workload.
+
+    ``revision`` is a head the caller just fetched (saves a second fetch); None fetches.
+    """
+    view = await manager.head(revision)
     live = await _live_objects(
         manager.kube, view.workloads, default_namespace=manager.sync_settings.default_namespace
     )

@@ -131,9 +131,9 @@ class ReleaseManager:
 
     # -- reading ----------------------------------------------------------------------------
 
-    async def head(self) -> RepoView:
-        """The workloads at the branch head, freshly fetched."""
-        return await read_repo(self.mirror, await self.mirror.fetch(), self.paths)
+    async def head(self, revision: str | None = None) -> RepoView:
+        """The workloads at ``revision``, or at the branch head freshly fetched."""
+        return await read_repo(self.mirror, revision or await self.mirror.fetch(), self.paths)
 
     async def list_workloads(self) -> list[WorkloadView]:
         view = await self.head()

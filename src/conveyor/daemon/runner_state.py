@@ -183,9 +183,6 @@ class DaemonState:
 
     async def _sync_pass(self) -> SyncMarker:
         started = time.monotonic()
-        if self.releases is not None:
-            # Before the sync applies: adopt what is to be adopted, or self-heal reverts it.
-            await check_out_of_band(self.releases)
         try:
             head = await self.source.fetch()
         except GitError as e:
@@ -193,6 +190,11 @@ class DaemonState:
             self.metrics.observe_sync("error", time.monotonic() - started)
             raise
         self._fetched()
+        if self.releases is not None:
+            # Before the sync applies: adopt what is to be adopted, or self-heal reverts it.
+            outcomes = await check_out_of_band(self.releases, revision=head)
+            if any(outcome.commit for outcome in outcomes):
+                head = await self.source.fetch()  # sync the adopting commit too
         try:
             marker = await self.source.sync(self.kube, self.sync_settings, revision=head)
         except (GitError, KubeError) as e:
