@@ -319,8 +319,10 @@ async def test_apiserver_gone_for_good_leaves_the_previous_marker(testenv, targe
         sync = asyncio.create_task(
             sync_once(client, SyncSource(tmp_path, "r2"), settings(ns, health_timeout=60))
         )
+        # The Deployment is applied in the last stage, after the inventory listed both objects;
+        # cutting earlier (once only the ConfigMap exists) would race that stage.
         await _wait_for(
-            lambda: kube.get(f"/api/v1/namespaces/{ns}/configmaps/new").status_code == 200
+            lambda: kube.get(f"/apis/apps/v1/namespaces/{ns}/deployments/slow").status_code == 200
         )
         await proxy.stop()
         with pytest.raises(ApiUnavailable):
