@@ -26,6 +26,7 @@ from conveyor.adapters.git import GitError
 from conveyor.adapters.registry import RegistryError
 from conveyor.adapters.store import MetadataCache, StoreError
 from conveyor.cli.images_output import print_changes, print_images
+from conveyor.cli.output_format import OutputFormat
 from conveyor.cli.repo_options import (
     HttpPasswordEnvOption,
     HttpUserOption,
@@ -34,7 +35,6 @@ from conveyor.cli.repo_options import (
     SshKeyOption,
     TokenEnvOption,
 )
-from conveyor.cli.sync import OutputFormat
 from conveyor.core.config import AutomationConfig, ConfigError, parse_config_text
 from conveyor.daemon.automation import AutomationResult, AutomationTarget, run_automation
 from conveyor.daemon.automation_setup import AutomationSetupError, registry_client

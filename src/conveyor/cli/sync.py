@@ -11,7 +11,6 @@ not be used at all.
 from __future__ import annotations
 
 import asyncio
-import enum
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ import yaml
 
 from conveyor.adapters.git import GitError
 from conveyor.adapters.kube import KubeClient, KubeError, RetryPolicy
+from conveyor.cli.output_format import OutputFormat
 from conveyor.cli.repo_options import (
     AllowedSignersOption,
     BranchOption,
@@ -36,17 +36,13 @@ from conveyor.cli.repo_options import (
     TokenEnvOption,
     VerifyOption,
 )
+from conveyor.cli.sync_daemon import DaemonUrlOption, daemon_status, daemon_sync
+from conveyor.cli.verbs_session import TokenOption
 from conveyor.core.sync.record import Action, Outcome, SyncMarker
 from conveyor.core.sync.refusal import describe
 from conveyor.daemon.sync import SyncSettings, SyncSource, read_status, sync_once
 
 T = TypeVar("T")
-
-
-class OutputFormat(enum.StrEnum):
-    TABLE = "table"
-    JSON = "json"
-    YAML = "yaml"
 
 
 KubeconfigOption = Annotated[
@@ -114,10 +110,15 @@ def sync_command(
     context: ContextOption = None,
     retry_deadline: RetryOption = 60.0,
     kustomize: KustomizeOption = None,
+    url: DaemonUrlOption = None,
+    token: TokenOption = None,
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Apply a directory of manifests (TREE, or the head of --repo) to the cluster: ordered,
-    pruned, health-checked."""
+    pruned, health-checked. With neither, ask the daemon at --url to sync now."""
+    if tree is None and not repo and url is not None:
+        daemon_sync(url, token, output=output.value)
+        return
     options = RepoOptions(
         repo=repo or "", branch=branch, ssh_key=ssh_key, known_hosts=known_hosts,
         http_user=http_user, http_password_env=http_password_env, token_env=token_env,
@@ -194,7 +195,9 @@ def _sync_work(
 ) -> SyncWork:
     """What to sync: TREE as it is, or the fetched (and signature-checked) head of --repo."""
     if (tree is None) == (not options.repo):
-        raise typer.BadParameter("give either a TREE directory or --repo URL (one of them)")
+        raise typer.BadParameter(
+            "give either a TREE directory or --repo URL (one of them), or --url of a daemon"
+        )
     if tree is not None:
         source = SyncSource(tree, tree_revision, paths)
         return lambda kube, settings: sync_once(kube, source, settings)
@@ -212,9 +215,15 @@ def status_command(
     kubeconfig: KubeconfigOption = None,
     context: ContextOption = None,
     retry_deadline: RetryOption = 60.0,
+    url: DaemonUrlOption = None,
+    token: TokenOption = None,
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
-    """Show the last sync: revision, outcome, per-object result, health and drift."""
+    """Show the last sync: revision, outcome, per-object result, health and drift (recorded in
+    the cluster, or by the daemon at --url)."""
+    if url is not None:
+        daemon_status(url, token, output=output.value)
+        return
     marker = _run(kubeconfig, context, retry_deadline, lambda kube: read_status(kube, name))
     if marker is None:
         typer.echo(f"sync {name!r} has never run against this cluster", err=True)

@@ -25,7 +25,7 @@ import typer
 
 from conveyor.adapters.api_client import ApiClient, ApiClientError, ApiRejected
 from conveyor.cli import verbs_policy
-from conveyor.cli.sync import OutputFormat
+from conveyor.cli.output_format import OutputFormat
 from conveyor.cli.verbs_output import (
     print_data,
     print_history,

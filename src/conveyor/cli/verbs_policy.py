@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from conveyor.cli import images as image_commands
+from conveyor.cli.output_format import OutputFormat
 from conveyor.cli.repo_options import (
     HttpPasswordEnvOption,
     HttpUserOption,
@@ -20,7 +21,6 @@ from conveyor.cli.repo_options import (
     SshKeyOption,
     TokenEnvOption,
 )
-from conveyor.cli.sync import OutputFormat
 from conveyor.cli.verbs_output import print_operation
 from conveyor.cli.verbs_session import (
     DEFAULT_URL,

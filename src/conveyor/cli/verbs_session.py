@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import typer
 
 from conveyor.adapters.api_client import ApiClient, ApiClientError, ApiRejected
-from conveyor.cli.sync import OutputFormat
+from conveyor.cli.output_format import OutputFormat
 
 __all__ = [
     "DEFAULT_URL",
