@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from conveyor.adapters.git import redact
+from conveyor.core.commit_message import ReleasedChange
 from conveyor.core.plan import Decision, Outcome
 from conveyor.core.sync.record import SyncMarker
 from conveyor.daemon.automation import AutomationResult
@@ -167,20 +168,22 @@ def automation_model(result: AutomationResult) -> AutomationModel:
         dryRun=result.dry_run,
         attempts=result.attempts,
         message=result.message,
-        changes=[
-            ChangeModel(
-                workload=change.workload_id,
-                container=change.container,
-                setterPolicy=change.setter_policy,
-                path=change.path,
-                oldImage=change.old_image,
-                newImage=change.new_image,
-            )
-            for change in result.changes
-        ],
+        changes=[change_model(change) for change in result.changes],
         images=[_image(decision) for decision in result.plan.decisions],
         scanErrors=dict(sorted(result.scan_errors.items())),
         problems=[ProblemModel(path=p.path, message=p.message) for p in result.problems],
+    )
+
+
+def change_model(change: ReleasedChange) -> ChangeModel:
+    """One released image change, as every route that reports changes shows it."""
+    return ChangeModel(
+        workload=change.workload_id,
+        container=change.container,
+        setterPolicy=change.setter_policy,
+        path=change.path,
+        oldImage=change.old_image,
+        newImage=change.new_image,
     )
 
 

@@ -12,7 +12,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from conveyor.api.models import ChangeModel, ProblemModel, SyncMarkerModel, marker_model
+from conveyor.api.models import (
+    ChangeModel,
+    ProblemModel,
+    SyncMarkerModel,
+    change_model,
+    marker_model,
+)
 from conveyor.core.commit_message import ReleasedChange
 from conveyor.core.release import (
     AnnotationChange,
@@ -200,7 +206,7 @@ def operation_model(result: OperationResult) -> OperationModel:
         dryRun=result.dry_run,
         commit=result.commit,
         message=result.message,
-        changes=[_change(c) for c in result.changes if isinstance(c, ReleasedChange)],
+        changes=[change_model(c) for c in result.changes if isinstance(c, ReleasedChange)],
         annotationChanges=[
             AnnotationChangeModel(
                 workload=c.workload_id, key=c.key, oldValue=c.old_value, newValue=c.new_value
@@ -241,17 +247,6 @@ def history_model(entry: HistoryEntry) -> HistoryEntryModel:
         workloads=list(entry.workloads),
         commit=entry.commit,
         result=entry.result.value,
-        changes=[_change(c) for c in entry.changes],
+        changes=[change_model(c) for c in entry.changes],
         detail=entry.detail,
-    )
-
-
-def _change(change: ReleasedChange) -> ChangeModel:
-    return ChangeModel(
-        workload=change.workload_id,
-        container=change.container,
-        setterPolicy=change.setter_policy,
-        path=change.path,
-        oldImage=change.old_image,
-        newImage=change.new_image,
     )
