@@ -25,6 +25,7 @@ from conveyor.cli.main import app as cli_app
 from conveyor.core.webhooks_verify import CONVEYOR_SIGNATURE_HEADER, sign_body
 from conveyor.daemon.runner import Daemon
 from conveyor.daemon.settings import parse_settings
+from conveyor.testing.demo import running_image
 
 from .automation_repo import changed_lines, revisions, write_tree
 
@@ -85,25 +86,6 @@ def flags(testenv, repo, tmp_path, namespace, *, interval):
         "insecure_registries": [testenv.registries["anonymous"].host],
         "listen": "127.0.0.1:0",
     }
-
-
-def running_image(kube, namespace):
-    """The Deployment's image once its rollout is complete and Available, else None."""
-    response = kube.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/web")
-    if response.status_code == 404:
-        return None
-    deployment = response.json()
-    status = deployment.get("status") or {}
-    available = any(
-        c["type"] == "Available" and c["status"] == "True" for c in status.get("conditions", [])
-    )
-    rolled_out = (
-        status.get("observedGeneration", 0) >= deployment["metadata"]["generation"]
-        and status.get("updatedReplicas") == deployment["spec"]["replicas"]
-    )
-    if not (available and rolled_out):
-        return None
-    return deployment["spec"]["template"]["spec"]["containers"][0]["image"]
 
 
 def signed_push(repository, tag, *, secret):

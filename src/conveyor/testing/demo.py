@@ -23,6 +23,7 @@ from pathlib import Path
 
 import httpx
 
+from conveyor.core.sync.health import HealthStatus, evaluate_health
 from conveyor.core.webhooks_verify import CONVEYOR_SIGNATURE_HEADER, sign_body
 from conveyor.testing import env as testenv
 from conveyor.testing.gitserver import create_repo, git
@@ -82,23 +83,20 @@ def wait_for(check: Callable[[], object], what: str, timeout: float = 120.0) -> 
         time.sleep(0.2)
 
 
-def running_image(kube: httpx.Client) -> str | None:
-    """The Deployment's image once its rollout finished and it is Available."""
-    response = kube.get(f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/web")
+def running_image(kube: httpx.Client, namespace: str = NAMESPACE, name: str = "web") -> str | None:
+    """The Deployment's image once it is Available and its rollout is complete, else None."""
+    response = kube.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}")
     if response.status_code != 200:
         return None
     deployment = response.json()
-    status = deployment.get("status") or {}
     available = any(
-        c["type"] == "Available" and c["status"] == "True" for c in status.get("conditions", [])
+        c["type"] == "Available" and c["status"] == "True"
+        for c in (deployment.get("status") or {}).get("conditions", [])
     )
-    done = (
-        status.get("observedGeneration", 0) >= deployment["metadata"]["generation"]
-        and status.get("updatedReplicas") == deployment["spec"]["replicas"]
-        and status.get("readyReplicas") == deployment["spec"]["replicas"]
-    )
+    if not available or evaluate_health(deployment).status is not HealthStatus.HEALTHY:
+        return None
     image: str = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
-    return image if available and done else None
+    return image
 
 
 def repo_log(bare: Path) -> list[str]:
