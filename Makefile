@@ -9,10 +9,10 @@ STAMP := $(VENV)/.installed
 
 help:
 	@echo "make test   install what is missing, start the real services, run every check and test"
-	@echo "make demo   bring the sandbox up (cluster, registries, git) and show how to reach it"
+	@echo "make demo   sandbox + conveyor daemon: push an image, watch it released, roll it back"
 	@echo "parts: deps venv k8s lint typecheck imports unit testenv-up testenv-down bench clean"
 
-deps:  ## Debian packages (docker-registry, openssh-server, apache2-utils, git)
+deps:  ## Debian packages (docker-registry, openssh-server, apache2-utils, git, gpg, chromium)
 	@scripts/install-deps
 
 $(STAMP): requirements.lock pyproject.toml scripts/bootstrap-venv
