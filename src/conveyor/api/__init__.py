@@ -1,1 +1,1 @@
-"""HTTP API, webhooks, metrics and dashboard (not built yet)."""
+"""HTTP API, webhooks, metrics and dashboard."""

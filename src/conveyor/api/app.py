@@ -12,6 +12,9 @@ Routes::
     GET  /api/v1/identity     token     the SSH public key to add as a deploy key
     POST /hooks/...           signed    webhooks (see ``conveyor.api.webhooks``)
     GET  /openapi.json, /docs open      the spec, and a page to try it
+    GET  /                    open      a redirect to the dashboard
+    GET  /ui/...              session   the web dashboard (see ``conveyor.api.dashboard``); its
+                                        login takes the API token; off with ``dashboard=False``
 
 More routers (the release operations) are added with ``extra_routers``: they are mounted under
 ``/api/v1`` behind the same token.
@@ -27,7 +30,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from conveyor import __version__
 from conveyor.adapters.git import GitError
@@ -35,6 +38,7 @@ from conveyor.adapters.kube import KubeError
 from conveyor.adapters.registry import RegistryError
 from conveyor.adapters.store import StoreError
 from conveyor.api.auth import bearer_token_check
+from conveyor.api.dashboard import UI_PREFIX, dashboard_router
 from conveyor.api.models import (
     AutomationModel,
     HealthModel,
@@ -93,9 +97,10 @@ def create_app(
     token: str,
     webhook_secrets: WebhookSecrets | None = None,
     extra_routers: Sequence[APIRouter] = (),
+    dashboard: bool = True,
 ) -> FastAPI:
     """The API over ``state``, guarded by ``token``; webhooks verified with ``webhook_secrets``
-    (none configured: every webhook route answers 404)."""
+    (none configured: every webhook route answers 404); the dashboard under ``/ui``."""
     authenticated = [Depends(bearer_token_check(token))]
     app = FastAPI(
         title="conveyor",
@@ -187,6 +192,13 @@ def create_app(
             on_image_push=state.on_image_push,
         )
     )
+    if dashboard:
+        app.include_router(dashboard_router(state=state, token=token))
+
+        @app.get("/", include_in_schema=False)
+        async def root() -> RedirectResponse:
+            return RedirectResponse(f"{UI_PREFIX}/", status_code=303)
+
     return app
 
 
