@@ -171,7 +171,7 @@ def main() -> None:
     bare = create_repo(env.git, "demo-config", seed=seed)
     detail(f"config repo: {env.git.ssh_url('demo-config')}")
 
-    step("starting conveyor daemon (sync + automation + API)")
+    step("starting conveyor daemon (sync + automation + API + dashboard)")
     daemon, url, token, secret = start_daemon(env, "demo-config", demo_dir)
     try:
         detail(f"API: {url}  (token in {demo_dir / 'api-token'})")
@@ -211,6 +211,7 @@ def main() -> None:
         detail(f"repo log:  git --git-dir {bare} log --stat")
         for line in repo_log(bare):
             detail(f"           {line}")
+        detail(f"dashboard: {url}/ui/  (log in with the token in {demo_dir / 'api-token'})")
         detail(f"API:       curl -H 'Authorization: Bearer {token}' {url}/api/v1/status")
         detail(f"CLI:       CONVEYOR_URL={url} CONVEYOR_TOKEN={token} conveyor list-workloads")
         detail(f"cluster:   export KUBECONFIG={env.cluster.kubeconfig}")
