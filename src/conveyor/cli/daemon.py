@@ -6,7 +6,8 @@ file (``--config-file``); a flag beats a variable, which beats the file. See
 targets, which only the file can describe.
 
 Exit codes: 0 after a clean shutdown (SIGTERM, SIGINT), 2 when the settings are wrong or
-something the daemon needs (kubeconfig, state directory, port) cannot be used.
+something the daemon needs (kubeconfig, state directory, port) cannot be used, including when
+another conveyor process holds the state directory (``STATE_DIR/lock`` names its pid).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import typer
 
 from conveyor.adapters.kube import KubeError
 from conveyor.adapters.notify import NotifyError
-from conveyor.adapters.store import StoreError
+from conveyor.adapters.store import StateDirLock, StoreError
 from conveyor.api.app import create_app
 from conveyor.daemon.logging import configure_logging
 from conveyor.daemon.runner import SetupError, run_daemon
@@ -152,13 +153,22 @@ def daemon_command(
     except SettingsError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from e
+    try:
+        # Before anything touches the state directory: its mirrors and SQLite files are ours.
+        lock = StateDirLock.acquire(settings.state_dir)
+    except StoreError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from e
     redactor = configure_logging(
         level=settings.log_level, json_format=settings.log_format == "json"
     )
     try:
-        asyncio.run(
-            run_daemon(settings, create_app=create_app, environ=os.environ, on_secret=redactor.add)
-        )
+        with lock:
+            asyncio.run(
+                run_daemon(
+                    settings, create_app=create_app, environ=os.environ, on_secret=redactor.add
+                )
+            )
     except (SetupError, KubeError, StoreError, NotifyError, OSError) as e:
         typer.echo(f"error: {redactor.redact(str(e))}", err=True)
         raise typer.Exit(2) from e

@@ -3,15 +3,21 @@
 ``conveyor automate`` already meant one-shot image automation of a repo (``--repo``, see
 :mod:`conveyor.cli.images`); it keeps that meaning with ``--repo`` and is the fluxctl verb with
 ``--workload``/``--all``. This module registers that one command in place of the earlier one.
+
+The local run holds its state directory's lock (see :class:`conveyor.adapters.store.StateDirLock`)
+for as long as it runs: a daemon or another local run on the same ``--state-dir`` makes it exit 2
+at once rather than race it on the mirror and the metadata cache.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from conveyor.adapters.store import StateDirLock, StoreError
 from conveyor.cli import images as image_commands
 from conveyor.cli.output_format import OutputFormat
 from conveyor.cli.repo_options import (
@@ -40,6 +46,10 @@ from conveyor.cli.verbs_session import (
 __all__ = ["register"]
 
 AllOption = Annotated[bool, typer.Option("--all", help="Every workload in the repo.")]
+
+# The local run's default state directory (the one ``conveyor.cli.images`` documents); resolved
+# here so that the directory locked is the very one the run uses.
+DEFAULT_LOCAL_STATE_DIR = Path("~/.cache/conveyor/automation")
 
 
 def register(app: typer.Typer) -> None:
@@ -117,21 +127,28 @@ def automate_command(
                 "--repo runs automation locally; --workload/--all ask the daemon: use one",
                 param_hint="--repo",
             )
-        image_commands.automate_command(
-            repo=repo,
-            branch=branch,
-            path=path,
-            config=config,
-            dry_run=dry_run,
-            ssh_key=ssh_key,
-            known_hosts=known_hosts,
-            http_user=http_user,
-            http_password_env=http_password_env,
-            token_env=token_env,
-            insecure_registry=insecure_registry,
-            state_dir=state_dir,
-            output=output,
-        )
+        state = (state_dir or DEFAULT_LOCAL_STATE_DIR).expanduser()
+        try:
+            lock = StateDirLock.acquire(state)
+        except StoreError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2) from e
+        with lock:
+            image_commands.automate_command(
+                repo=repo,
+                branch=branch,
+                path=path,
+                config=config,
+                dry_run=dry_run,
+                ssh_key=ssh_key,
+                known_hosts=known_hosts,
+                http_user=http_user,
+                http_password_env=http_password_env,
+                token_env=token_env,
+                insecure_registry=insecure_registry,
+                state_dir=state,
+                output=output,
+            )
         return
     if dry_run:
         raise typer.BadParameter("--dry-run goes with --repo", param_hint="--dry-run")

@@ -13,3 +13,7 @@ class StoreUnavailable(StoreError):
 
 class SchemaTooNew(StoreError):
     """The file was written by a newer conveyor; this one does not know its schema."""
+
+
+class StateDirLocked(StoreError):
+    """Another process holds the state directory's lock (the message names its pid)."""
