@@ -8,7 +8,13 @@ needs no created times, so the target is one request per tag-list page. Cold = e
 new client; warm = the same cache, nothing changed. The loopback registry gets a generous per-host
 rate limit so the number measured is conveyor's, not the politeness default's (20 requests/s).
 
-Prints one line: ``bench scan: 200 repos x 500 tags: cold ... (target: ...)``; setup on stderr.
+Then the pass one image webhook starts: the scope names one repository (and a tag it has), so
+that repository is listed again and the other 199 come from the warm cache; a full pass lists
+all 200 (the warm round above).
+
+Prints two lines: ``bench scan: 200 repos x 500 tags: cold ... (target: ...)`` and
+``bench scan-webhook: 200 repos, 1 webhook: N requests ... (full pass: M requests ...)``; setup
+on stderr.
 """
 
 from __future__ import annotations
@@ -24,7 +30,13 @@ from pathlib import Path
 
 from conveyor.adapters.registry import HostLimits, NotFound, RegistryClient
 from conveyor.adapters.store import MetadataCache
-from conveyor.daemon.scan import RepositoryScan, ScanTarget, scan_repositories
+from conveyor.daemon.scan import (
+    PushedImage,
+    RepositoryScan,
+    ScanScope,
+    ScanTarget,
+    scan_repositories,
+)
 from conveyor.testing import env as testenv_module
 from conveyor.testing.images import ImagePusher
 from conveyor.testing.registry import RegistryEndpoint
@@ -126,8 +138,9 @@ def setup(endpoint: RegistryEndpoint) -> None:
     )
 
 
-async def measure(endpoint: RegistryEndpoint, cache_path: Path) -> str:
-    targets = [ScanTarget(f"{endpoint.host}/{_repo(i)}") for i in range(REPOSITORIES)]
+async def measure(endpoint: RegistryEndpoint, cache_path: Path) -> list[str]:
+    repositories = [f"{endpoint.host}/{_repo(i)}" for i in range(REPOSITORIES)]
+    targets = [ScanTarget(repository) for repository in repositories]
     async with (
         RegistryClient(
             insecure_hosts=[endpoint.host],
@@ -146,12 +159,28 @@ async def measure(endpoint: RegistryEndpoint, cache_path: Path) -> str:
                 raise SystemExit(f"bench scan: the scan came back incomplete: {results[:3]}")
             pages = sum(s.stats.tag_pages for s in scans)
             rounds.append((elapsed, client.counter.total() - before, pages))
+        # One webhook for the first repository, naming a tag it has: what the daemon's pass does.
+        scope = ScanScope.only([PushedImage(repositories[0], _tag(TAGS_PER_REPOSITORY - 1))])
+        before = client.counter.total()
+        began = time.monotonic()
+        results = await scan_repositories(
+            [scope.target(repository) for repository in repositories],
+            registry=client,
+            cache=cache,
+        )
+        webhook = time.monotonic() - began
+        webhook_requests = client.counter.total() - before
+        listed = [r for r in results if isinstance(r, RepositoryScan) and r.listed]
+        if len(results) != REPOSITORIES or [r.repository for r in listed] != repositories[:1]:
+            raise SystemExit(f"bench scan-webhook: expected only {repositories[0]} listed")
     (cold, cold_requests, pages), (warm, warm_requests, _) = rounds
-    return (
+    return [
         f"bench scan: {REPOSITORIES} repos x {TAGS_PER_REPOSITORY} tags: cold {cold:.2f} s"
         f" {cold_requests} requests, warm {warm:.2f} s {warm_requests} requests, tag-list pages"
-        f" {pages} (target: one request per tag-list page)"
-    )
+        f" {pages} (target: one request per tag-list page)",
+        f"bench scan-webhook: {REPOSITORIES} repos, 1 webhook: {webhook_requests} requests in"
+        f" {webhook:.2f} s (full pass: {warm_requests} requests in {warm:.2f} s)",
+    ]
 
 
 def main() -> None:
@@ -161,7 +190,8 @@ def main() -> None:
     endpoint = testenv_module.load(Path(workdir)).registries["anonymous"]
     setup(endpoint)
     with tempfile.TemporaryDirectory(prefix="conveyor-bench-scan-") as tmp:
-        print(asyncio.run(measure(endpoint, Path(tmp) / "cache.db")))
+        for line in asyncio.run(measure(endpoint, Path(tmp) / "cache.db")):
+            print(line)
 
 
 if __name__ == "__main__":

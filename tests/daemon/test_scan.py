@@ -156,3 +156,98 @@ async def test_a_broken_registry_does_not_stop_the_scan_of_a_good_one(
     assert good.tags == ("1.0.0",)
     assert isinstance(invalid, ScanFailure)
     assert "not a repository name" in str(invalid.error)
+
+
+async def test_a_repository_not_to_relist_is_served_from_the_cache_with_no_request(
+    tmp_path, pusher, registry_repo, anonymous
+):
+    p = pusher("anonymous")
+    p.push_image(registry_repo, "1.0.0", created=OLD)
+    repository = f"{anonymous}/{registry_repo}"
+    async with (
+        client_for(anonymous) as client,
+        await MetadataCache.open(tmp_path / "c.db") as cache,
+    ):
+        # Never listed: the cache cannot answer, so it is listed after all.
+        [first] = await scan_repositories(
+            [ScanTarget(repository, relist=False)], registry=client, cache=cache
+        )
+        assert first.listed and client.counter.total(operation="tags") == 1
+        p.push_image(registry_repo, "1.1.0", created=NEW)
+        before = client.counter.total()
+        [cached] = await scan_repositories(
+            [ScanTarget(repository, relist=False)], registry=client, cache=cache
+        )
+        assert client.counter.total() == before, "no request at all"
+        [relisted] = await scan_repositories([ScanTarget(repository)], registry=client, cache=cache)
+    assert (cached.listed, cached.tags, cached.tags_changed) == (False, ("1.0.0",), False)
+    assert cached.stats.tag_pages == 0
+    assert relisted.listed and sorted(relisted.tags) == ["1.0.0", "1.1.0"]
+
+
+async def test_images_come_from_the_cache_only_when_it_knows_every_listed_tag(
+    tmp_path, pusher, registry_repo, anonymous
+):
+    p = pusher("anonymous")
+    p.push_image(registry_repo, "1.0.0", created=OLD, labels={"v": "1"})
+    repository = f"{anonymous}/{registry_repo}"
+    from_cache = ScanTarget(repository, needs_metadata=True, relist=False)
+    async with (
+        client_for(anonymous) as client,
+        await MetadataCache.open(tmp_path / "c.db") as cache,
+    ):
+        # Listed once without metadata: the cache has the tags but not their images.
+        await scan_repositories([ScanTarget(repository)], registry=client, cache=cache)
+        [incomplete] = await scan_repositories([from_cache], registry=client, cache=cache)
+        before = client.counter.total()
+        [complete] = await scan_repositories([from_cache], registry=client, cache=cache)
+        assert client.counter.total() == before
+    assert incomplete.listed, "images unknown: listed and read from the registry"
+    assert not complete.listed
+    assert complete.images == incomplete.images
+    assert complete.images["1.0.0"].created == OLD
+    assert complete.images["1.0.0"].labels == {"v": "1"}
+
+
+class LaggingListing:
+    """The real client, but its tag lists are read before a push the caller announces."""
+
+    def __init__(self, registry, push):
+        self._registry = registry
+        self._push = push
+        self.platform = registry.platform
+
+    async def list_tags(self, repository):
+        listing = await self._registry.list_tags(repository)
+        self._push()  # lands after the listing: the listing does not show it
+        return listing
+
+    async def head_manifest(self, repository, reference):
+        return await self._registry.head_manifest(repository, reference)
+
+    async def image_config(self, repository, reference, *, platform=None):
+        return await self._registry.image_config(repository, reference, platform=platform)
+
+
+@pytest.mark.parametrize("needs_metadata", [False, True])
+async def test_a_pushed_tag_the_listing_lags_behind_is_confirmed_and_kept(
+    tmp_path, pusher, registry_repo, anonymous, needs_metadata
+):
+    p = pusher("anonymous")
+    p.push_image(registry_repo, "1.0.0", created=OLD)
+    target = ScanTarget(
+        f"{anonymous}/{registry_repo}",
+        needs_metadata=needs_metadata,
+        pushed_tags=("1.0.0", "1.1.0", "9.9.9"),  # 9.9.9: an event naming a tag never pushed
+    )
+    async with (
+        client_for(anonymous) as client,
+        await MetadataCache.open(tmp_path / "c.db") as cache,
+    ):
+        lagging = LaggingListing(client, lambda: p.push_image(registry_repo, "1.1.0", created=NEW))
+        [scan] = await scan_repositories([target], registry=lagging, cache=cache)
+        saved = await cache.tag_list(str(scan.repository))
+    assert scan.tags == ("1.0.0", "1.1.0"), "1.1.0 confirmed by a HEAD; 9.9.9 dropped"
+    assert saved is not None and saved.tags == scan.tags, "the next pass from the cache has it"
+    if needs_metadata:
+        assert scan.images["1.1.0"].created == NEW

@@ -220,6 +220,9 @@ class OperationResult:
     skipped: tuple[SkippedWorkload, ...] = ()
     revert_commit: str | None = None  # the automatic rollback's commit
     problems: tuple[FileProblem, ...] = field(default=())
+    not_applied: str = ""
+    """Why the commit made did not reach the cluster (the sync refused or failed it), and what
+    to check; empty when it was applied or nothing was written."""
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@
 2. plan with no tags, to learn which image repositories the automated values use (and which
    need build times: ``newest`` policies, minimum ages, digest-pinned values);
 3. scan those repositories (tag lists, and image metadata when needed, cached in SQLite); a
-   repository whose registry fails gets its error in the result, the others go on;
+   repository whose registry fails gets its error in the result, the others go on. A
+   :class:`~conveyor.daemon.scan.ScanScope` narrows which repositories are listed again (a
+   webhook's): the others are read from the cache when it knows them;
 4. plan again with the tags found;
 5. unless it is a dry run or nothing moves, write through the git adapter's
    :class:`~conveyor.adapters.git.RepoWriter`, whose edit function reads the files again in the
@@ -59,9 +61,10 @@ from conveyor.daemon.automation_setup import commit_settings
 from conveyor.daemon.jobs import QueueKey, RepoJobQueues
 from conveyor.daemon.scan import (
     RegistryReader,
+    RepositoryScan,
     ScanFailure,
     ScanResult,
-    ScanTarget,
+    ScanScope,
     scan_repositories,
 )
 
@@ -112,6 +115,8 @@ class AutomationResult:
     """The commit message (also for a dry run with changes)."""
     attempts: int = 0
     """Pushes tried (more than 1 when the remote moved); 0 when nothing was written."""
+    listed: frozenset[str] = frozenset()
+    """Repositories whose tags were listed from the registry (the others came from the cache)."""
 
     @property
     def commit(self) -> str | None:
@@ -131,6 +136,7 @@ class _Inputs:
     now: datetime
     tags: dict[str, list[TagCandidate]] = field(default_factory=dict)
     scan_errors: dict[str, str] = field(default_factory=dict)
+    listed: frozenset[str] = frozenset()
 
     def plan(self, files: Mapping[str, str]) -> AutomationPlan:
         return plan_automation(
@@ -176,6 +182,7 @@ async def run_automation(
     state_dir: Path,
     queues: RepoJobQueues,
     dry_run: bool = False,
+    scope: ScanScope | None = None,
     now: Callable[[], datetime] = _utcnow,
     git_settings: GitSettings | None = None,
     commit: CommitSettings | None = None,
@@ -183,9 +190,11 @@ async def run_automation(
 ) -> AutomationResult:
     """One automation run for ``target``, queued behind the other jobs of its branch.
 
+    ``scope`` says which repositories to list from the registry (default: all of them);
     ``commit`` overrides the author, committer and signing from ``config``; ``max_attempts``
     bounds the pushes redone because the remote moved.
     """
+    scope = scope or ScanScope.full()
     mirror = GitMirror(
         target.remote, branch=target.branch, state_dir=state_dir, settings=git_settings
     )
@@ -194,8 +203,8 @@ async def run_automation(
         head = await mirror.fetch()
         files = await _files_at(mirror, head, target.paths)
         inputs = _Inputs(config, now())
-        inputs.tags, inputs.scan_errors = await _scan(
-            inputs.plan(files.texts), registry=registry, cache=cache
+        inputs.tags, inputs.scan_errors, inputs.listed = await _scan(
+            inputs.plan(files.texts), scope=scope, registry=registry, cache=cache
         )
         plan = inputs.plan(files.texts)
         if dry_run or not plan.updates:
@@ -223,6 +232,7 @@ async def run_automation(
             problems=(*edit.read_problems, *edit.plan.problems, *edit.applied.problems),
             message=written.message,
             attempts=written.attempts,
+            listed=inputs.listed,
         )
 
     return await queues.run(target.queue_key, job)
@@ -252,6 +262,7 @@ def _unwritten(
         message=render_commit_message(changes, template=inputs.config.commit.template)
         if changes
         else None,
+        listed=inputs.listed,
     )
 
 
@@ -268,9 +279,9 @@ async def _files_at(mirror: GitMirror, revision: str, paths: tuple[str, ...]) ->
 
 
 async def _scan(
-    plan: AutomationPlan, *, registry: RegistryReader, cache: MetadataCache
-) -> tuple[dict[str, list[TagCandidate]], dict[str, str]]:
-    """Tag candidates and scan errors for the repositories ``plan`` asked about."""
+    plan: AutomationPlan, *, scope: ScanScope, registry: RegistryReader, cache: MetadataCache
+) -> tuple[dict[str, list[TagCandidate]], dict[str, str], frozenset[str]]:
+    """Tag candidates, scan errors and the repositories listed, for those ``plan`` asked about."""
     pinned = {
         decision.repository
         for decision in plan.decisions
@@ -278,11 +289,14 @@ async def _scan(
     }
     needing_metadata = plan.repositories_needing_created_times | pinned
     targets = [
-        ScanTarget(repository, needs_metadata=repository in needing_metadata)
+        scope.target(repository, needs_metadata=repository in needing_metadata)
         for repository in sorted(plan.repositories)
     ]
     results = await scan_repositories(targets, registry=registry, cache=cache) if targets else []
-    return _candidates(results)
+    listed = frozenset(
+        r.target.repository for r in results if isinstance(r, RepositoryScan) and r.listed
+    )
+    return (*_candidates(results), listed)
 
 
 def _candidates(

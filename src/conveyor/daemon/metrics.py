@@ -7,6 +7,9 @@ Counted as things happen (the daemon, and the release operations, call the ``cou
     conveyor_syncs_total{outcome}                   succeeded, partial, failed, refused, error
     conveyor_last_sync_timestamp_seconds{outcome}   when a pass last ended with that outcome
     conveyor_automation_runs_total{result}          committed, unchanged, error
+    conveyor_automation_passes_total{scope}         full (interval, by hand) or targeted (webhooks)
+    conveyor_automation_repositories_listed_total   repositories whose tags a pass listed again
+    conveyor_loop_triggers_total{loop, result}      started a pass, or coalesced into a pending one
     conveyor_releases_total{result}                 releases made through the API or automation
     conveyor_rollbacks_total{trigger, result}       trigger: manual or automatic
     conveyor_webhooks_total{kind, provider, action} image/git pushes accepted, and what they did
@@ -110,6 +113,25 @@ class DaemonMetrics:
             ["result"],
             registry=self.registry,
         )
+        self.automation_passes = Counter(
+            "conveyor_automation_passes",
+            "Automation passes by scope: full (every repository listed) or targeted (only the"
+            " repositories webhooks named; the others from the cache).",
+            ["scope"],
+            registry=self.registry,
+        )
+        self.repositories_listed = Counter(
+            "conveyor_automation_repositories_listed",
+            "Image repositories whose tags automation passes listed from the registry.",
+            registry=self.registry,
+        )
+        self.loop_triggers = Counter(
+            "conveyor_loop_triggers",
+            "Early wake-ups of a loop: started (asked for a pass) or coalesced (joined a pass"
+            " already pending).",
+            ["loop", "result"],
+            registry=self.registry,
+        )
         self.releases = Counter(
             "conveyor_releases", "Releases by result.", ["result"], registry=self.registry
         )
@@ -142,6 +164,13 @@ class DaemonMetrics:
 
     def count_automation(self, result: str) -> None:
         self.automation_runs.labels(result).inc()
+
+    def count_automation_pass(self, *, full: bool, listed: int) -> None:
+        self.automation_passes.labels("full" if full else "targeted").inc()
+        self.repositories_listed.inc(listed)
+
+    def count_trigger(self, loop: str, *, coalesced: bool) -> None:
+        self.loop_triggers.labels(loop, "coalesced" if coalesced else "started").inc()
 
     def count_release(self, result: str = "succeeded") -> None:
         self.releases.labels(result).inc()

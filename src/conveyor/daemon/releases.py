@@ -8,6 +8,9 @@ for releases and rollbacks, a wait with a deadline for the changed workloads' he
 history entry and a notification. A dry run writes nothing anywhere: no commit, no sync, no
 history; it returns the plan and the diff against the live cluster.
 
+When the sync did not apply the commit to the changed workloads (it refused the head, failed,
+or ran on a revision without the commit), there is nothing to wait for and nothing to revert:
+:mod:`.releases_applied` records the operation as failed with the reason and returns at once.
 When a release's workloads are not healthy by the deadline, :mod:`.releases_revert` reverts it
 (a new commit restoring the old images and locking the failed workloads, never a force push).
 
@@ -27,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from conveyor.adapters.git import CommitSettings, RepoWriter, WriteResult
+from conveyor.adapters.git import REUSE_HEAD_SECONDS, CommitSettings, RepoWriter, WriteResult
 from conveyor.adapters.kube import KubeClient
 from conveyor.adapters.notify import Notification, NotificationEvent, Notifier
 from conveyor.adapters.store import HistoryStore, MetadataCache, StoreError
@@ -58,6 +61,7 @@ from conveyor.core.sync.record import SyncMarker
 from conveyor.daemon.automation_files import normalize_paths
 from conveyor.daemon.git_source import GitSource
 from conveyor.daemon.jobs import QueueKey, RepoJobQueues
+from conveyor.daemon.releases_applied import unapplied_result
 from conveyor.daemon.releases_io import (
     Decide,
     Decision,
@@ -65,6 +69,7 @@ from conveyor.daemon.releases_io import (
     RepoView,
     health_detail,
     live_images,
+    operation_news,
     read_repo,
     scan_tags,
     unwritten_result,
@@ -160,7 +165,9 @@ class ReleaseManager:
         return written, edit.decision
 
     async def sync(self, revision: str | None = None) -> SyncMarker:
-        """Apply the branch head; skipped when a sync since ``revision`` already applied it."""
+        """Apply the branch head; skipped when a sync since ``revision`` already applied it.
+        After a write, the head its push recorded is applied without asking the remote again
+        (later commits are the sync loop's to apply)."""
         async with self._sync_lock:
             last = self._last_sync
             if (
@@ -170,7 +177,10 @@ class ReleaseManager:
                 and await self.mirror.is_ancestor(revision, last.revision)
             ):
                 return last
-            marker = await self.source.sync(self.kube, self.sync_settings)
+            recent = self.mirror.recent_head(max_age=REUSE_HEAD_SECONDS) if revision else None
+            if recent and revision and not await self.mirror.is_ancestor(revision, recent):
+                recent = None  # a head seen before the write: fetch
+            marker = await self.source.sync(self.kube, self.sync_settings, revision=recent or "")
             self._last_sync = marker
             return marker
 
@@ -260,6 +270,11 @@ class ReleaseManager:
         if not written.committed:
             return unwritten_result(HistoryKind.RELEASE, decision, dry_run=False)
         marker = await self.sync(written.revision)
+        not_applied = await unapplied_result(
+            self, HistoryKind.RELEASE, request, written=written, decision=decision, marker=marker
+        )
+        if not_applied is not None:
+            return not_applied
         health = await self.wait_for(decision)
         if self.auto_rollback and not all(h.healthy for h in health):
             return await self._reverter.revert(request, written, decision, marker, health)
@@ -280,7 +295,7 @@ class ReleaseManager:
         await self.notify(
             NotificationEvent.RELEASE,
             decision.message.splitlines()[0],
-            _news(request.user, request.message, health),
+            operation_news(request.user, request.message, health),
             commit=written.revision,
             user=request.user,
         )
@@ -293,6 +308,11 @@ class ReleaseManager:
         if not written.committed:
             return unwritten_result(HistoryKind.ROLLBACK, decision, dry_run=False)
         marker = await self.sync(written.revision)
+        not_applied = await unapplied_result(
+            self, HistoryKind.ROLLBACK, request, written=written, decision=decision, marker=marker
+        )
+        if not_applied is not None:
+            return not_applied
         health = await self.wait_for(decision)
         ok = all(h.healthy for h in health)
         await self.record(
@@ -310,7 +330,7 @@ class ReleaseManager:
         await self.notify(
             NotificationEvent.ROLLBACK,
             decision.message.splitlines()[0],
-            _news(request.user, request.message, health),
+            operation_news(request.user, request.message, health),
             commit=written.revision,
             user=request.user,
         )
@@ -375,15 +395,4 @@ class ReleaseManager:
             default_policy=self.default_policy,
             now=self.clock(),
         )
-        return await scan_tags(
-            plan.repositories,
-            needing_metadata=plan.repositories_needing_created_times,
-            registry=self.registry,
-            cache=self.cache,
-        )
-
-
-def _news(user: str, message: str, health: tuple[WorkloadHealth, ...]) -> str:
-    """A notification's body: who asked, why, and how the workloads came out."""
-    asked = f"{user}: {message}" if message else f"requested by {user}"
-    return f"{asked}\n{health_detail(health)}"
+        return await scan_tags(plan, registry=self.registry, cache=self.cache)

@@ -33,7 +33,7 @@ from conveyor.core.release import (
 )
 from conveyor.core.release_diff import live_container_images, object_ref, workload_health
 from conveyor.core.release_history import HistoryKind
-from conveyor.core.release_plan import PlannedEdit
+from conveyor.core.release_plan import PlannedEdit, ReleasePlan
 from conveyor.core.sync.objects import ObjectRef
 from conveyor.core.sync.record import SyncMarker
 from conveyor.daemon.automation_files import read_manifest_files, write_manifest_files
@@ -47,6 +47,7 @@ __all__ = [
     "commit_messages",
     "health_detail",
     "live_images",
+    "operation_news",
     "read_repo",
     "scan_tags",
     "unwritten_result",
@@ -130,16 +131,13 @@ async def wait_for_workloads(
 
 
 async def scan_tags(
-    repositories: Iterable[str],
-    *,
-    needing_metadata: Iterable[str],
-    registry: RegistryReader,
-    cache: MetadataCache,
+    plan: ReleasePlan, *, registry: RegistryReader, cache: MetadataCache
 ) -> dict[str, list[TagCandidate]]:
-    """Tag candidates (with build times where needed) of each repository that could be scanned;
-    a repository whose scan failed is left out, so the plan says its tags are unknown."""
-    wanted = set(needing_metadata)
-    targets = [ScanTarget(r, needs_metadata=r in wanted) for r in sorted(repositories)]
+    """Tag candidates (with build times where needed) of each repository an every-image
+    release ``plan`` reads; a repository whose scan failed is left out, so the plan says its
+    tags are unknown."""
+    wanted = plan.repositories_needing_created_times
+    targets = [ScanTarget(r, needs_metadata=r in wanted) for r in sorted(plan.repositories)]
     tags: dict[str, list[TagCandidate]] = {}
     for result in await scan_repositories(targets, registry=registry, cache=cache):
         if isinstance(result, ScanFailure):
@@ -191,6 +189,12 @@ class PlannedWrite:
 
 def health_detail(health: tuple[WorkloadHealth, ...]) -> str:
     return "; ".join(f"{h.workload_id}: {h.status} ({h.reason})" for h in health)
+
+
+def operation_news(user: str, message: str, health: tuple[WorkloadHealth, ...]) -> str:
+    """A notification's body: who asked, why, and how the workloads came out."""
+    asked = f"{user}: {message}" if message else f"requested by {user}"
+    return f"{asked}\n{health_detail(health)}"
 
 
 def unwritten_result(

@@ -37,6 +37,7 @@ from conveyor.core.release_rollback import (
     rollback_to_images,
 )
 from conveyor.core.sync.record import SyncMarker
+from conveyor.daemon.releases_applied import check_applied
 from conveyor.daemon.releases_io import Decide, Decision, RepoView, commit_messages, read_repo
 
 if TYPE_CHECKING:
@@ -103,8 +104,15 @@ class Reverter:
             )
 
         written, reverted = await manager.write(decide)
-        sync = await manager.sync(written.revision) if written.committed else release_sync
-        restored = await manager.wait_for(reverted) if written.committed else health
+        sync, restored, unapplied = release_sync, health, None
+        if written.committed:
+            sync = await manager.sync(written.revision)
+            # A revert the sync refused restores nothing: waiting for it would only use the
+            # whole deadline again.
+            unapplied = await check_applied(
+                manager, sync, commit=written.revision, workloads=reverted.workloads
+            )
+            restored = health if unapplied else await manager.wait_for(reverted)
         released = tuple(c for c in decision.changes if isinstance(c, ReleasedChange))
         undone = tuple(c for c in reverted.changes if isinstance(c, ReleasedChange))
         workloads = tuple(w.id for w in decision.workloads)
@@ -127,9 +135,9 @@ class Reverter:
                 message=why,
                 workloads=workloads,
                 commit=written.revision if written.committed else None,
-                result=HistoryResult.SUCCEEDED if written.committed else HistoryResult.UNCHANGED,
+                result=_revert_result(committed=written.committed, applied=unapplied is None),
                 changes=undone,
-                detail="; ".join(f"{h.workload_id}: {h.status}" for h in restored),
+                detail=unapplied or "; ".join(f"{h.workload_id}: {h.status}" for h in restored),
             )
         )
         await manager.notify(
@@ -152,7 +160,14 @@ class Reverter:
             message=reverted.message,
             skipped=decision.skipped,
             revert_commit=written.revision if written.committed else None,
+            not_applied=unapplied or "",
         )
+
+
+def _revert_result(*, committed: bool, applied: bool) -> HistoryResult:
+    if not committed:
+        return HistoryResult.UNCHANGED
+    return HistoryResult.SUCCEEDED if applied else HistoryResult.FAILED
 
 
 def _undo(view: RepoView, edits: tuple[PlannedEdit, ...]) -> tuple[PlannedEdit, ...]:

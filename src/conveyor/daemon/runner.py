@@ -39,7 +39,7 @@ from conveyor.adapters.kube import KubeClient
 from conveyor.adapters.notify import Notifier
 from conveyor.adapters.store import HistoryStore, MetadataCache
 from conveyor.daemon.automation import AutomationTarget
-from conveyor.daemon.automation_setup import registry_client
+from conveyor.daemon.automation_setup import commit_settings, registry_client
 from conveyor.daemon.git_source import GitSource
 from conveyor.daemon.jobs import RepoJobQueues
 from conveyor.daemon.metrics import DaemonMetrics
@@ -180,6 +180,9 @@ class Daemon:
                 notifier=notifier,
                 sync_settings=state.sync_settings,
                 health_timeout=settings.health_timeout,
+                # Releases sign (and author) their commits as automation does: with signature
+                # verification on, an unsigned release commit would only be refused by the sync.
+                commit=commit_settings(config) if config is not None else None,
                 registry=automation.registry if automation else None,
                 cache=automation.cache if automation else None,
             )

@@ -4,10 +4,15 @@
 
 - **sync**: fetch the branch, pass the signature gate, apply it to the cluster, every
   ``sync_interval`` seconds; woken early by a verified git push for this repo and branch, and
-  by every automation commit (so a new image is running without waiting for the next tick);
+  by every automation commit (so a new image is running without waiting for the next tick).
+  When automation's mirror holds a newer head (its own push, most often), the pass applies it
+  without fetching first, and fetches while the sync applies: a commit someone else pushed
+  meanwhile gets the next pass at once. The signature gate checks whatever head is applied;
 - **automation**: scan the registries and commit what the policies choose, every
   ``scan_interval`` seconds; woken early by a verified image push for a repository the config
-  repo uses (as the last plan found; before the first plan, by any push).
+  repo uses (as the last plan found; before the first plan, by any push). Such a pass lists only
+  the pushed repositories again (the others' tags come from the metadata cache), and a burst of
+  pushes coalesces into one pass listing all of them; the pass on the interval lists everything.
 
 Nothing else is polled early. The API reads readiness, the sync marker, the automation plan
 and the identity from here, and turns webhook events into triggers through the ``on_*_push``
@@ -17,13 +22,14 @@ and outcome, not at every tick).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from conveyor.adapters.git import GitError
+from conveyor.adapters.git import GitError, GitMirror
 from conveyor.adapters.kube import KubeClient, KubeError
 from conveyor.adapters.notify import Notification, NotificationEvent, Notifier
 from conveyor.adapters.store import MetadataCache
@@ -37,8 +43,8 @@ from conveyor.daemon.jobs import RepoJobQueues
 from conveyor.daemon.metrics import DaemonMetrics
 from conveyor.daemon.out_of_band import check_out_of_band
 from conveyor.daemon.releases import ReleaseManager
-from conveyor.daemon.runner_loop import PeriodicTask
-from conveyor.daemon.scan import RegistryReader
+from conveyor.daemon.runner_loop import PeriodicTask, Wakeup
+from conveyor.daemon.scan import PushedImage, RegistryReader, ScanScope
 from conveyor.daemon.sync import SyncSettings, read_status
 
 __all__ = ["AutomationDisabled", "AutomationSetup", "DaemonState", "Readiness"]
@@ -109,7 +115,9 @@ class DaemonState:
             "sync", self._sync_pass, interval=sync_interval
         )
         self.automation_loop: PeriodicTask[AutomationResult] | None = (
-            PeriodicTask("automation", self._automation_pass, interval=automation.scan_interval)
+            PeriodicTask.targeted(
+                "automation", self._automation_pass, interval=automation.scan_interval
+            )
             if automation is not None
             else None
         )
@@ -120,6 +128,13 @@ class DaemonState:
         self.repositories: frozenset[str] | None = None
         """Image repositories the last automation plan read; None before the first plan."""
         self._reported: tuple[str, Outcome] | None = None
+        # Where automation keeps its mirror of the branch (``run_automation`` makes it from
+        # these three): the sync reads new heads from it without a fetch of its own.
+        self._automation_mirror = (
+            GitMirror(automation.target.remote, branch=branch, state_dir=automation.state_dir)
+            if automation is not None and automation.target.branch == branch
+            else None
+        )
 
     def __repr__(self) -> str:
         return f"DaemonState({self.source!r})"
@@ -163,8 +178,13 @@ class DaemonState:
     async def on_git_push(self, event: GitPushEvent) -> None:
         if event.branch == self.branch and event.matches_repo(self.repo_url):
             self.metrics.count_webhook("git", event.provider.value, "fetch")
-            log.info("git push to %s: fetching now", event.branch)
-            self.sync_loop.trigger()
+            coalesced = self.sync_loop.trigger()
+            self.metrics.count_trigger("sync", coalesced=coalesced)
+            log.info(
+                "git push to %s: %s",
+                event.branch,
+                "sync already due" if coalesced else "fetching now",
+            )
         else:
             self.metrics.count_webhook("git", event.provider.value, "ignored")
             log.info("git push to another repo or branch (%s): ignored", event.branch)
@@ -173,8 +193,14 @@ class DaemonState:
         known = self.repositories
         if self.automation_loop is not None and (known is None or event.repository in known):
             self.metrics.count_webhook("image", event.provider.value, "scan")
-            log.info("image push %s:%s: running automation now", event.repository, event.tag)
-            self.automation_loop.trigger()
+            coalesced = self.automation_loop.trigger(PushedImage(event.repository, event.tag))
+            self.metrics.count_trigger("automation", coalesced=coalesced)
+            log.info(
+                "image push %s:%s: %s",
+                event.repository,
+                event.tag,
+                "joins the automation pass already due" if coalesced else "scanning it now",
+            )
         else:
             self.metrics.count_webhook("image", event.provider.value, "ignored")
             log.info("image push %s: not used by this repo, ignored", event.repository)
@@ -183,18 +209,38 @@ class DaemonState:
 
     async def _sync_pass(self) -> SyncMarker:
         started = time.monotonic()
-        try:
-            head = await self.source.fetch()
-        except GitError as e:
-            self._problems["git"] = f"fetching {self.source.description} failed: {e}"
-            self.metrics.observe_sync("error", time.monotonic() - started)
-            raise
-        self._fetched()
+        # A head automation's mirror just saw (most often its own push, which is what woke this
+        # pass) is applied without asking the remote first; the remote is asked meanwhile.
+        head = await self._head_seen_by_automation()
+        local = head is not None
+        if head is None:
+            try:
+                head = await self.source.fetch()
+            except GitError as e:
+                self._problems["git"] = f"fetching {self.source.description} failed: {e}"
+                self.metrics.observe_sync("error", time.monotonic() - started)
+                raise
+            self._fetched()
         if self.releases is not None:
             # Before the sync applies: adopt what is to be adopted, or self-heal reverts it.
             outcomes = await check_out_of_band(self.releases, revision=head)
             if any(outcome.commit for outcome in outcomes):
-                head = await self.source.fetch()  # sync the adopting commit too
+                # The writer recorded its push as the mirror's head: no fetch needed for it.
+                head = await self.source.mirror.head() or head
+        # Fetched while the sync applies, so the pass takes no longer for it.
+        fetching = asyncio.create_task(self.source.fetch()) if local else None
+        try:
+            marker = await self._apply(head, started)
+        except BaseException:
+            if fetching is not None:
+                fetching.cancel()
+                await asyncio.gather(fetching, return_exceptions=True)
+            raise
+        if fetching is not None:
+            await self._check_moved_on(fetching, applied=head)
+        return marker
+
+    async def _apply(self, head: str, started: float) -> SyncMarker:
         try:
             marker = await self.source.sync(self.kube, self.sync_settings, revision=head)
         except (GitError, KubeError) as e:
@@ -211,9 +257,36 @@ class DaemonState:
         await self._report_sync(marker)
         return marker
 
-    async def _automation_pass(self) -> AutomationResult:
+    async def _head_seen_by_automation(self) -> str | None:
+        """The head automation's mirror holds when it is ahead of the sync's (None otherwise)."""
+        if self._automation_mirror is None:
+            return None
         try:
-            result = await self._automate(dry_run=False)
+            return await self.source.mirror.advance_from(self._automation_mirror)
+        except GitError as e:  # only a speed-up: the remote is asked instead
+            log.warning("reading automation's mirror failed; fetching instead: %s", e)
+            return None
+
+    async def _check_moved_on(self, fetching: asyncio.Task[str], *, applied: str) -> None:
+        """After a pass that applied a head seen locally: a commit someone else pushed meanwhile
+        (its webhook may have been folded into this pass) gets a pass of its own, now."""
+        try:
+            latest = await fetching
+        except GitError as e:
+            self._problems["git"] = f"fetching {self.source.description} failed: {e}"
+            log.warning("fetching %s during the sync failed: %s", self.source.description, e)
+            return
+        self._fetched()
+        if latest != applied:
+            log.info("%s moved on to %s during the sync: syncing again", self.branch, latest)
+            self.sync_loop.trigger()
+
+    async def _automation_pass(self, wakeup: Wakeup) -> AutomationResult:
+        pushed = [s for s in wakeup.subjects if isinstance(s, PushedImage)]
+        scope = ScanScope.full(pushed) if wakeup.full else ScanScope.only(pushed)
+        try:
+            result = await self._automate(dry_run=False, scope=scope)
+            self.metrics.count_automation_pass(full=wakeup.full, listed=len(result.listed))
         except Exception:
             self.metrics.count_automation("error")
             raise
@@ -246,7 +319,7 @@ class DaemonState:
             )
         )
 
-    async def _automate(self, *, dry_run: bool) -> AutomationResult:
+    async def _automate(self, *, dry_run: bool, scope: ScanScope | None = None) -> AutomationResult:
         setup = self.automation
         if setup is None:
             raise AutomationDisabled("automation is switched off (--automation false)")
@@ -258,6 +331,7 @@ class DaemonState:
             state_dir=setup.state_dir,
             queues=self.queues,
             dry_run=dry_run,
+            scope=scope,
         )
         self.repositories = result.plan.repositories
         return result

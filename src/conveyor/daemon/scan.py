@@ -1,18 +1,25 @@
 """Scan image repositories: the registry client and the metadata cache, put together.
 
-For each repository: list its tags (one request per tag-list page, always: that is how new tags
-are noticed). When the repository's policy needs created times or labels, also HEAD the tags that
-are new (or not confirmed for ``recheck_after``) to learn their digests, and read config blobs
-only for digests the cache has never seen: a moved tag shows up as a new digest, a restart
-re-reads nothing it already knows. Repositories are scanned concurrently and independently: one
-failing registry gives that repository a :class:`ScanFailure`, the others still get results.
+For each repository: list its tags (one request per tag-list page: that is how new tags are
+noticed), unless the target says it need not be listed again and the cache has a complete
+picture of it (its tag list and, when the policy needs them, every tag's image): then the scan
+sends no request at all. That is how a webhook for one repository avoids re-listing all the
+others (:class:`ScanScope` decides which repositories are listed). When an event said a tag was
+pushed and the listing does not show it yet (registries may list a push a moment late), the
+tag's manifest is HEADed and the tag kept if it exists.
+
+When the repository's policy needs created times or labels, also HEAD the tags that are new (or
+not confirmed for ``recheck_after``) to learn their digests, and read config blobs only for
+digests the cache has never seen: a moved tag shows up as a new digest, a restart re-reads
+nothing it already knows. Repositories are scanned concurrently and independently: one failing
+registry gives that repository a :class:`ScanFailure`, the others still get results.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -58,6 +65,54 @@ class ScanTarget:
 
     repository: str
     needs_metadata: bool = False  # the policy sorts by created time or reads labels
+    relist: bool = True
+    """List the tags from the registry; False: serve the scan from the cache when it can."""
+    pushed_tags: tuple[str, ...] = ()
+    """Tags an event said were pushed: kept (after a manifest HEAD) if the listing lags."""
+
+
+@dataclass(frozen=True)
+class PushedImage:
+    """A tag an accepted image-push event named (canonical repository name)."""
+
+    repository: str
+    tag: str
+
+
+@dataclass(frozen=True)
+class ScanScope:
+    """Which repositories a scan lists from the registry; the others come from the cache.
+
+    ``everything`` lists them all (the periodic pass, a pass asked for by hand); otherwise only
+    the repositories of ``pushed`` are listed (plus, by :func:`scan_repository`, any the cache
+    cannot answer for).
+    """
+
+    everything: bool = True
+    pushed: frozenset[PushedImage] = frozenset()
+
+    @classmethod
+    def full(cls, pushed: Collection[PushedImage] = ()) -> ScanScope:
+        return cls(everything=True, pushed=frozenset(pushed))
+
+    @classmethod
+    def only(cls, pushed: Collection[PushedImage]) -> ScanScope:
+        return cls(everything=False, pushed=frozenset(pushed))
+
+    @property
+    def repositories(self) -> frozenset[str]:
+        """The repositories the events named."""
+        return frozenset(image.repository for image in self.pushed)
+
+    def target(self, repository: str, *, needs_metadata: bool = False) -> ScanTarget:
+        """How to scan ``repository`` (a canonical name, as the plan and the events spell it)."""
+        tags = sorted({image.tag for image in self.pushed if image.repository == repository})
+        return ScanTarget(
+            repository,
+            needs_metadata=needs_metadata,
+            relist=self.everything or repository in self.repositories,
+            pushed_tags=tuple(tags),
+        )
 
 
 @dataclass(frozen=True)
@@ -72,7 +127,7 @@ class TagImage:
 @dataclass(frozen=True)
 class ScanStats:
     tag_pages: int = 0
-    manifest_heads: int = 0
+    manifest_heads: int = 0  # including those confirming pushed tags the listing missed
     configs_fetched: int = 0
     configs_cached: int = 0  # digests of HEADed tags whose metadata was already known
 
@@ -88,6 +143,7 @@ class RepositoryScan:
     images: Mapping[str, TagImage] = field(default_factory=dict)  # by tag, with needs_metadata
     moved_tags: tuple[str, ...] = ()  # known tags now pointing at a different digest
     stats: ScanStats = ScanStats()
+    listed: bool = True  # the tags came from the registry now; False: from the cache
 
 
 @dataclass(frozen=True)
@@ -152,15 +208,21 @@ async def scan_repository(
     """Scan one repository; registry and store errors become a :class:`ScanFailure`."""
     try:
         name = RepositoryName.parse(target.repository)
+        if not target.relist:
+            cached = await _from_cache(target, str(name), cache, platform=str(registry.platform))
+            if cached is not None:
+                return cached
         started = now()
         listing = await registry.list_tags(name)
-        changed = await cache.save_tag_list(str(name), listing.tags, fetched_at=started)
+        unlisted = [tag for tag in target.pushed_tags if tag not in listing.tags]
+        tags = (*listing.tags, *await _confirm_pushed(registry, name, unlisted))
+        changed = await cache.save_tag_list(str(name), tags, fetched_at=started)
         scan = RepositoryScan(
             target=target,
             repository=str(name),
-            tags=listing.tags,
+            tags=tags,
             tags_changed=changed,
-            stats=ScanStats(tag_pages=listing.pages),
+            stats=ScanStats(tag_pages=listing.pages, manifest_heads=len(unlisted)),
         )
         if not target.needs_metadata:
             return scan
@@ -175,6 +237,64 @@ async def scan_repository(
         )
     except (RegistryError, StoreError) as e:
         return ScanFailure(target=target, error=e)
+
+
+async def _confirm_pushed(
+    registry: RegistryReader, name: RepositoryName, unlisted: Sequence[str]
+) -> tuple[str, ...]:
+    """The pushed tags the listing did not show yet whose manifest exists (one HEAD each).
+
+    A push is announced once the registry stored the manifest, but its tag list may lag (an
+    eventually consistent index, a cache in front of it); without this the event's tag would
+    wait for the next periodic scan.
+    """
+    found = []
+    for tag in unlisted:
+        try:
+            await registry.head_manifest(name, tag)
+        except NotFound:
+            continue  # deleted again since, or the event named a tag that never existed
+        found.append(tag)
+    return tuple(found)
+
+
+async def _from_cache(
+    target: ScanTarget, repository: str, cache: MetadataCache, *, platform: str
+) -> RepositoryScan | None:
+    """The scan the cache can answer alone, or None when it lacks something (then: list).
+
+    It lacks something when the repository was never listed, or when the policy needs images
+    and some listed tag has no known digest or no image metadata yet.
+    """
+    listed = await cache.tag_list(repository)
+    if listed is None:
+        return None
+    scan = RepositoryScan(
+        target=target, repository=repository, tags=listed.tags, tags_changed=False, listed=False
+    )
+    if not target.needs_metadata:
+        return scan
+    known = await cache.tags(repository, platform=platform)
+    images: dict[str, TagImage] = {}
+    for tag in listed.tags:
+        entry = known.get(tag)
+        if entry is None or entry.image is None:
+            return None
+        images[tag] = TagImage(
+            tag=tag,
+            digest=entry.digest,
+            media_type=entry.media_type,
+            created=entry.image.created,
+            labels=entry.image.labels,
+        )
+    return RepositoryScan(
+        target=target,
+        repository=repository,
+        tags=listed.tags,
+        tags_changed=False,
+        images=images,
+        listed=False,
+    )
 
 
 async def _read_images(
@@ -237,7 +357,7 @@ async def _read_images(
         moved_tags=moved,
         stats=ScanStats(
             tag_pages=scan.stats.tag_pages,
-            manifest_heads=len(to_check),
+            manifest_heads=scan.stats.manifest_heads + len(to_check),
             configs_fetched=len(fetched),
             configs_cached=len({info.digest for info in confirmed.values()}) - len(fetched),
         ),

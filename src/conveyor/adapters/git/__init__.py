@@ -54,6 +54,7 @@ from conveyor.adapters.git.signatures import (
     SshAllowedSigners,
 )
 from conveyor.adapters.git.worktree import (
+    REUSE_HEAD_SECONDS,
     CommitSettings,
     EditFunction,
     EditOutcome,
@@ -66,6 +67,7 @@ from conveyor.adapters.git.worktree import (
 
 __all__ = [
     "DEFAULT_IDENTITY",
+    "REUSE_HEAD_SECONDS",
     "BearerAuth",
     "CommitInfo",
     "CommitSettings",

@@ -3,6 +3,11 @@
 The mirror is a bare repository; the remote branch is fetched into ``refs/remotes/origin/<branch>``
 (never into ``refs/heads``, so worktrees made from the mirror can never be in the way of a fetch).
 Readers ask for files and commits at a revision; nothing here changes the remote.
+
+Every fetch costs a round trip to the remote (over SSH, most of it the connection), so the mirror
+remembers when it last saw the remote's head (:meth:`GitMirror.recent_head`: a fetch, or a push
+of ours) and can take a commit from another mirror of the same branch on this machine
+(:meth:`GitMirror.advance_from`) instead of asking the remote again.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import hashlib
 import io
 import re
 import tarfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -93,6 +99,7 @@ class GitMirror:
         self.path = state_dir / "mirrors" / f"{self.name}.git"
         self.tracking_ref = f"refs/remotes/origin/{branch}"
         self._lock = asyncio.Lock()
+        self._seen: tuple[float, str] | None = None  # (monotonic time, remote head) last seen
 
     def __repr__(self) -> str:
         return f"GitMirror({redact(self.remote.url)!r}, branch={self.branch!r}, path={self.path})"
@@ -160,7 +167,65 @@ class GitMirror:
             head = await self.head()
         if head is None:  # the fetch succeeded, so only a concurrent deletion gets here
             raise GitError(f"{self.description} has no head after fetching; fetch again")
+        self._seen = (time.monotonic(), head)
         return head
+
+    def recent_head(self, *, max_age: float) -> str | None:
+        """The remote head as this mirror last saw it (a fetch, or a push recorded with
+        :meth:`record_push`), if that was at most ``max_age`` seconds ago; else None.
+
+        For callers that can tell a stale head from the remote's answer anyway, such as a
+        writer whose push, never forced, is rejected when the remote moved.
+        """
+        if self._seen is None or time.monotonic() - self._seen[0] > max_age:
+            return None
+        return self._seen[1]
+
+    async def record_push(self, revision: str, *, previous: str) -> None:
+        """Our push moved the remote branch from ``previous`` to ``revision``: record it as the
+        head without another fetch. Only if the tracking ref is still at ``previous``: a
+        concurrent fetch may already know a newer head."""
+        moved = await self.git("update-ref", self.tracking_ref, revision, previous, check=False)
+        if moved.returncode == 0:
+            self._seen = (time.monotonic(), revision)
+
+    async def advance_from(self, other: GitMirror) -> str | None:
+        """Take the head ``other`` (a mirror of the same branch on this machine) last saw, when
+        it is ahead of this mirror's: copy its commits locally, move the tracking ref there and
+        return it. None when ``other`` knows nothing newer (or has diverged): then fetch.
+
+        No network: what ``other`` saw (its fetch, or a push of ours through it) was the
+        remote's head a moment ago. A caller that must not miss a later remote commit still
+        fetches, but can do it after using this one.
+        """
+        theirs = await other.head()
+        if theirs is None or theirs == await self.head():
+            return None
+        async with self._lock:
+            await self.ensure()
+            if not await self._has_commit(theirs):
+                await self.git(
+                    "fetch",
+                    "--quiet",
+                    "--no-tags",
+                    "--no-write-fetch-head",
+                    "--",
+                    str(other.path),
+                    f"+{other.tracking_ref}:refs/conveyor/local/{self.branch}",
+                    check=False,
+                    what=f"copy {theirs} from {other.path}",
+                )
+                if not await self._has_commit(theirs):
+                    return None
+            ours = await self.head()
+            if ours is not None and (ours == theirs or not await self.is_ancestor(ours, theirs)):
+                return None  # ours is as new or newer, or the branch was rewritten: ask the remote
+            moved = await self.git("update-ref", self.tracking_ref, theirs, ours or "", check=False)
+        return theirs if moved.returncode == 0 else None
+
+    async def _has_commit(self, revision: str) -> bool:
+        found = await self.git("cat-file", "-e", f"{revision}^{{commit}}", check=False)
+        return found.returncode == 0
 
     async def head(self) -> str | None:
         """The last fetched head revision, or None before the first fetch."""

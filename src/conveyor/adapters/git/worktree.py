@@ -1,6 +1,7 @@
 """Writing to a branch: edit a worktree at the remote head, commit, push; redo on a moved remote.
 
-One attempt: fetch the branch, reset the worktree (made from the mirror) to the remote head, run
+One attempt: fetch the branch (unless the mirror saw its head a moment ago: see
+``REUSE_HEAD_SECONDS``), reset the worktree (made from the mirror) to that head, run
 the edit function on it, commit what changed (author, committer and signing configurable; no
 commit when nothing changed) and push without ``--force``. When the push is rejected because the
 remote moved (someone else pushed first) the whole attempt is redone on the new head: the edit is
@@ -25,6 +26,10 @@ from conveyor.adapters.git.porcelain import PushVerdict, parse_push_porcelain, p
 from conveyor.adapters.git.runner import DEFAULT_IDENTITY, GitResult, Identity
 
 log = logging.getLogger("conveyor.adapters.git")
+
+REUSE_HEAD_SECONDS = 5.0
+"""A write starts from a head the mirror saw at most this long ago instead of fetching again: a
+stale head costs one rejected push and a redo, a fetch costs a round trip on every write."""
 
 
 @dataclass(frozen=True)
@@ -88,12 +93,14 @@ class RepoWriter:
         *,
         commit: CommitSettings | None = None,
         max_attempts: int = 5,
+        reuse_head_seconds: float = REUSE_HEAD_SECONDS,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self.mirror = mirror
         self.commit_settings = commit or CommitSettings()
         self.max_attempts = max_attempts
+        self.reuse_head_seconds = reuse_head_seconds
         self.path = mirror.state_dir / "worktrees" / mirror.name
         self._lock = asyncio.Lock()
 
@@ -109,25 +116,31 @@ class RepoWriter:
 
     async def _write(self, edit: EditFunction) -> WriteResult:
         remote_said = ""
+        # A head fetched a moment ago (the caller's own fetch, or our last push) saves a round
+        # trip; if the remote moved since, the push says so and the edit is redone.
+        head = self.mirror.recent_head(max_age=self.reuse_head_seconds)
         for attempt in range(1, self.max_attempts + 1):
-            head = await self.mirror.fetch()
-            await self._reset_worktree(head)
-            outcome = await self._run_edit(edit)
-            if not outcome.changed or not await self._stage_all():
+            fetched = head is None
+            head = head or await self.mirror.fetch()
+            outcome = await self._edit_at(head, edit)
+            if outcome is None and not fetched:
+                # "Nothing to change" pushes nothing, so no push would say the head moved.
+                latest = await self.mirror.fetch()
+                if latest != head:
+                    head = latest
+                    outcome = await self._edit_at(head, edit)
+            if outcome is None:
                 return WriteResult(head, committed=False, attempts=attempt, message=None)
             revision = await self._commit(outcome.message)
             push = await self._push()
             verdict = push_verdict(parse_push_porcelain(push.text), self._destination)
             if verdict in (PushVerdict.ACCEPTED, PushVerdict.UP_TO_DATE):
-                # The remote now has exactly this commit: record it without another fetch. Only
-                # if the ref is still where we left it: a concurrent fetch may know a newer head.
-                await self.mirror.git(
-                    "update-ref", self.mirror.tracking_ref, revision, head, check=False
-                )
+                await self.mirror.record_push(revision, previous=head)
                 return WriteResult(
                     revision, committed=True, attempts=attempt, message=outcome.message
                 )
             remote_said = _remote_said(push)
+            head = None  # whatever happens next starts from a fresh fetch
             if verdict is PushVerdict.REMOTE_MOVED:
                 log.info(
                     "push to %s rejected, the remote moved (attempt %d of %d); redoing the edit",
@@ -160,6 +173,14 @@ class RepoWriter:
             attempts=self.max_attempts,
             remote_said=remote_said,
         )
+
+    async def _edit_at(self, head: str, edit: EditFunction) -> EditOutcome | None:
+        """Run ``edit`` on a worktree reset to ``head``; None when it changed nothing."""
+        await self._reset_worktree(head)
+        outcome = await self._run_edit(edit)
+        if not outcome.changed or not await self._stage_all():
+            return None
+        return outcome
 
     @property
     def _destination(self) -> str:

@@ -1,0 +1,139 @@
+"""A release the sync does not apply, on the real git server and control plane: with signature
+verification on, conveyor's own unsigned commit is refused, so the release fails at once with
+the refusal's reason (no health wait, no automatic rollback, no revert commit); with a trusted
+signing key for conveyor's commits the same release goes through."""
+
+import contextlib
+
+import pytest
+
+from conveyor.adapters.git import CommitSettings, Remote, SshAuth, SshSigningKey
+from conveyor.adapters.kube import KubeClient
+from conveyor.adapters.store import HistoryStore
+from conveyor.core.release import ReleaseRequest, WorkloadSelector
+from conveyor.core.release_history import HistoryKind, HistoryResult
+from conveyor.core.sync.record import Outcome
+from conveyor.daemon.git_source import GitSource
+from conveyor.daemon.jobs import RepoJobQueues
+from conveyor.daemon.releases import ReleaseManager
+from conveyor.daemon.sync import SyncSettings
+from conveyor.daemon.sync_state import STATE_NAMESPACE, state_object_name
+from conveyor.testing.fixtures import unique_name
+from tests.daemon.git_commits import WorkClone, allowed_signers, ssh_signing_key
+from tests.daemon.release_repo import WEB_IMAGE, RepoReader, live_image, write_seed
+
+pytestmark = [pytest.mark.integration, pytest.mark.anyio]
+
+NEW_WEB = "registry.invalid/app:1.1.0"
+# Long enough that a release waiting for health of a change never applied would stand out in
+# the test's run time; the assertions are on results, never on time.
+HEALTH_TIMEOUT = 120.0
+
+
+@pytest.fixture
+def target(kube):
+    name = unique_name("unapplied")
+    yield name
+    kube.delete(f"/api/v1/namespaces/{name}")
+    kube.delete(f"/api/v1/namespaces/{STATE_NAMESPACE}/configmaps/{state_object_name(name)}")
+
+
+@pytest.fixture
+def signing(tmp_path):
+    """A release key and the allowed_signers file that trusts it."""
+    key = ssh_signing_key(tmp_path / "release_key")
+    return key, allowed_signers(tmp_path / "allowed_signers", key)
+
+
+@pytest.fixture
+def signed_repo(config_repo, tmp_path, target, signing):
+    """The seed, with a signed commit on top so the verifying sync applies it."""
+    repo = config_repo(write_seed(tmp_path / "seed", target))
+    clone = WorkClone(str(repo.path), tmp_path / "clone")
+    clone.write("README.md", "# config repo, signed\n")
+    clone.commit_and_push("Sign the head", signing_key=signing[0])
+    return repo
+
+
+@contextlib.asynccontextmanager
+async def verifying_manager(testenv, repo, state_dir, *, sync_name, trust, commit=None):
+    auth = SshAuth(testenv.git.deploy_key, testenv.git.known_hosts)
+    source = GitSource(Remote.parse(repo.ssh_url, auth=auth), state_dir=state_dir, trust=trust)
+    async with (
+        await KubeClient.connect(testenv.cluster.kubeconfig) as kube,
+        await HistoryStore.open(state_dir / "history.sqlite") as history,
+        RepoJobQueues() as queues,
+    ):
+        yield ReleaseManager(
+            source=source,
+            queues=queues,
+            kube=kube,
+            history=history,
+            sync_settings=SyncSettings(name=sync_name),
+            health_timeout=HEALTH_TIMEOUT,
+            commit=commit,
+        )
+
+
+async def test_a_release_the_sync_refuses_fails_at_once_and_is_not_rolled_back(
+    testenv, signed_repo, target, tmp_path, kube, signing
+):
+    reader = RepoReader(signed_repo.path)
+    web_id = f"{target}:deployment/web"
+    async with verifying_manager(
+        testenv, signed_repo, tmp_path / "state", sync_name=target, trust=signing[1]
+    ) as manager:
+        applied = await manager.sync()
+        assert applied.outcome is Outcome.SUCCEEDED
+        signed_head = reader.head()
+
+        result = await manager.release(
+            ReleaseRequest(WorkloadSelector(ids=(web_id,)), image=NEW_WEB, user="alice")
+        )
+
+        assert result.commit == reader.head() and result.commit != signed_head
+        assert reader.revisions()[:2] == [result.commit, signed_head], "no revert commit"
+        assert not result.rolled_back and result.revert_commit is None
+        assert result.health is None, "nothing applied: nothing to wait for"
+        assert result.sync is not None and result.sync.outcome is Outcome.REFUSED
+        assert result.not_applied.startswith(
+            f"the sync refused commit {result.commit[:12]}: signature unsigned"
+        )
+        assert f"the cluster still runs {signed_head[:12]}" in result.not_applied
+        assert live_image(kube, target, "web") == WEB_IMAGE
+        assert 'conveyor.dev/locked: "true"' not in reader.file("apps/web.yaml")
+
+        [entry] = await manager.history(web_id)
+        assert (entry.kind, entry.user, entry.commit, entry.result) == (
+            HistoryKind.RELEASE,
+            "alice",
+            result.commit,
+            HistoryResult.FAILED,
+        )
+        assert entry.detail == result.not_applied
+
+
+async def test_a_release_signed_with_a_trusted_key_is_applied_and_waited_for(
+    testenv, signed_repo, target, tmp_path, kube, signing
+):
+    key, trust = signing
+    web_id = f"{target}:deployment/web"
+    async with verifying_manager(
+        testenv,
+        signed_repo,
+        tmp_path / "state",
+        sync_name=target,
+        trust=trust,
+        commit=CommitSettings(signing=SshSigningKey(key)),
+    ) as manager:
+        await manager.sync()
+        result = await manager.release(
+            ReleaseRequest(WorkloadSelector(ids=(web_id,)), image=NEW_WEB, user="alice")
+        )
+
+        assert result.not_applied == ""
+        assert result.sync is not None and result.sync.outcome is Outcome.SUCCEEDED
+        assert result.health is not None and all(h.healthy for h in result.health)
+        assert live_image(kube, target, "web") == NEW_WEB
+        [entry] = await manager.history(web_id)
+        assert entry.result is HistoryResult.SUCCEEDED
