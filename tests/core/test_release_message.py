@@ -9,6 +9,7 @@ from conveyor.core.release_message import (
     policy_message,
     release_message,
     revert_message,
+    rollback_message,
 )
 
 CHANGE = ReleasedChange("shop:deployment/web", "app", None, None, "app:1", "app:2")
@@ -63,3 +64,17 @@ def test_policy_messages():
     assert cleared.startswith("Set tag policy of shop:deployment/web container app\n")
     assert "- shop:deployment/web: remove conveyor.dev/tag.app" in cleared
     assert parse_change_trailers(cleared) == ()
+
+
+def test_a_rollback_message_says_when_it_locks_the_workload():
+    back = ReleasedChange("shop:deployment/web", "app", None, None, "app:2", "app:1")
+    plain = rollback_message("shop:deployment/web", [back], user="bob")
+    locked = rollback_message("shop:deployment/web", [back], user="bob", locked=True)
+    assert (
+        plain.splitlines()[0] == locked.splitlines()[0] == "Roll back shop:deployment/web to app:1"
+    )
+    assert "Locked" not in plain
+    assert "Locked shop:deployment/web: image automation would release" in locked
+    # The lock line sits above the trailers, which still parse.
+    assert parse_operation_kind(locked) is HistoryKind.ROLLBACK
+    assert parse_change_trailers(locked) == (back,)

@@ -86,13 +86,25 @@ def release_message(changes: Sequence[ReleasedChange], *, user: str, message: st
 
 
 def rollback_message(
-    workload_id: str, changes: Sequence[ReleasedChange], *, user: str, message: str = ""
+    workload_id: str,
+    changes: Sequence[ReleasedChange],
+    *,
+    user: str,
+    message: str = "",
+    locked: bool = False,
 ) -> str:
+    """``Roll back W to IMAGE``; ``locked`` when the same commit locks an automated workload."""
     images = ", ".join(dict.fromkeys(change.new_image for change in changes))
+    details = [change.summary_line() for change in changes]
+    if locked:
+        details.append(
+            f"Locked {workload_id}: image automation would release the newer image again;"
+            " unlock it to resume automation."
+        )
     return _compose(
         f"Roll back {workload_id} to {images}",
         message,
-        [change.summary_line() for change in changes],
+        details,
         _trailers(changes, kind=HistoryKind.ROLLBACK, user=user),
     )
 

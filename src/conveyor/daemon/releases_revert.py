@@ -19,6 +19,7 @@ from conveyor.adapters.notify import NotificationEvent
 from conveyor.core.commit_message import ReleasedChange
 from conveyor.core.release import (
     AnnotationChange,
+    LocatedWorkload,
     OperationResult,
     ReleaseError,
     ReleaseRequest,
@@ -227,11 +228,20 @@ async def plan_rollback(
         else:
             edits = rollback_to_images(current, target_images or {})
         changes = tuple(edit.released() for edit in edits)
+        changed = dict(apply_release(view.files, edits))
+        locks = _lock_if_automated(current, user=request.user)
+        if locks:
+            text = changed.get(current.path, view.files[current.path])
+            changed[current.path] = apply_annotation_changes(text, locks)
         return Decision(
-            changed_files=apply_release(view.files, edits),
-            changes=changes,
+            changed_files=changed,
+            changes=(*changes, *locks),
             message=rollback_message(
-                workload_id, changes, user=request.user, message=request.message
+                workload_id,
+                changes,
+                user=request.user,
+                message=request.message,
+                locked=bool(locks),
             ),
             edits=edits,
             workloads=(current,),
@@ -247,3 +257,17 @@ async def _resolve(manager: ReleaseManager, revision: str) -> str:
         raise ReleaseError(
             f"{revision!r} is neither an image (REPO:TAG) nor a revision of the config repo"
         ) from e
+
+
+def _lock_if_automated(current: LocatedWorkload, *, user: str) -> tuple[AnnotationChange, ...]:
+    """The lock a rollback of an automated workload makes in its own commit: without it, the
+    next automation pass would release the newer image again and undo the rollback."""
+    settings = current.workload.automation
+    if not settings.automated or settings.locked:
+        return ()
+    return annotation_changes(
+        current,
+        "lock",
+        user=user,
+        message="rolled back; unlock to let image automation release newer images again",
+    )
