@@ -1,6 +1,9 @@
 """Whether a release's commit reached its workloads, judged from the sync marker."""
 
-from conveyor.core.release_applied import synced_revision, unapplied_reason
+import pytest
+
+from conveyor.core.release_applied import synced_revision, unapplied_detail, unapplied_reason
+from conveyor.core.release_history import HistoryKind
 from conveyor.core.sync.objects import ObjectRef
 from conveyor.core.sync.record import (
     Action,
@@ -119,3 +122,32 @@ def test_a_workload_whose_file_could_not_be_read_is_named_with_the_reason():
 def test_a_workload_missing_from_the_results_is_not_called_applied():
     why = reason(marker(results=[ObjectResult(API_REF, Action.UNCHANGED)]))
     assert why is not None and "did not apply it" in why
+
+
+@pytest.mark.parametrize("kind", [HistoryKind.RELEASE, HistoryKind.ROLLBACK])
+def test_a_release_or_rollback_not_applied_is_described_by_the_reason_alone(kind):
+    why = reason(marker(Outcome.FAILED, failures=[SyncFailure("apps/web.yaml", 0, "rejected")]))
+    assert why is not None
+    assert unapplied_detail(kind, why, commit=COMMIT) == why
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        HistoryKind.LOCK,
+        HistoryKind.UNLOCK,
+        HistoryKind.AUTOMATE,
+        HistoryKind.DEAUTOMATE,
+        HistoryKind.POLICY,
+    ],
+)
+def test_a_policy_change_not_applied_says_it_still_holds_in_git(kind):
+    refused = marker(Outcome.REFUSED, refusal=Refusal("unsigned", "no signature"))
+    why = reason(refused, contains=False)
+    assert why is not None
+
+    detail = unapplied_detail(kind, why, commit=COMMIT)
+
+    assert detail.startswith(why)
+    assert f"The {kind.value} itself holds: commit {COMMIT[:12]} is in git" in detail
+    assert "until a sync applies it" in detail

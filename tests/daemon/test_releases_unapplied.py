@@ -1,7 +1,8 @@
 """A release the sync does not apply, on the real git server and control plane: with signature
 verification on, conveyor's own unsigned commit is refused, so the release fails at once with
 the refusal's reason (no health wait, no automatic rollback, no revert commit); with a trusted
-signing key for conveyor's commits the same release goes through."""
+signing key for conveyor's commits the same release goes through. Policy changes (a lock here)
+whose sync is refused are recorded as failed the same way, saying the lock still holds in git."""
 
 import contextlib
 
@@ -10,7 +11,7 @@ import pytest
 from conveyor.adapters.git import CommitSettings, Remote, SshAuth, SshSigningKey
 from conveyor.adapters.kube import KubeClient
 from conveyor.adapters.store import HistoryStore
-from conveyor.core.release import ReleaseRequest, WorkloadSelector
+from conveyor.core.release import PolicyRequest, ReleaseRequest, WorkloadSelector
 from conveyor.core.release_history import HistoryKind, HistoryResult
 from conveyor.core.sync.record import Outcome
 from conveyor.daemon.git_source import GitSource
@@ -20,7 +21,13 @@ from conveyor.daemon.sync import SyncSettings
 from conveyor.daemon.sync_state import STATE_NAMESPACE, state_object_name
 from conveyor.testing.fixtures import unique_name
 from tests.daemon.git_commits import WorkClone, allowed_signers, ssh_signing_key
-from tests.daemon.release_repo import WEB_IMAGE, RepoReader, live_image, write_seed
+from tests.daemon.release_repo import (
+    WEB_IMAGE,
+    RepoReader,
+    live_annotations,
+    live_image,
+    write_seed,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -137,3 +144,72 @@ async def test_a_release_signed_with_a_trusted_key_is_applied_and_waited_for(
         assert live_image(kube, target, "web") == NEW_WEB
         [entry] = await manager.history(web_id)
         assert entry.result is HistoryResult.SUCCEEDED
+
+
+async def test_a_lock_the_sync_refuses_is_recorded_as_failed_and_still_holds_in_git(
+    testenv, signed_repo, target, tmp_path, kube, signing
+):
+    reader = RepoReader(signed_repo.path)
+    web_id = f"{target}:deployment/web"
+    selector = WorkloadSelector(ids=(web_id,))
+    async with verifying_manager(
+        testenv, signed_repo, tmp_path / "state", sync_name=target, trust=signing[1]
+    ) as manager:
+        await manager.sync()
+        signed_head = reader.head()
+
+        locked = await manager.change_policy(
+            PolicyRequest(selector, "lock", user="carol", message="incident 42")
+        )
+
+        assert locked.commit == reader.head() and locked.commit != signed_head
+        assert 'conveyor.dev/locked: "true"' in reader.file("apps/web.yaml")
+        assert "conveyor.dev/locked" not in live_annotations(kube, target, "web")
+        assert locked.sync is not None and locked.sync.outcome is Outcome.REFUSED
+        assert locked.not_applied.startswith(f"the sync refused commit {locked.commit[:12]}")
+        assert f"The lock itself holds: commit {locked.commit[:12]} is in git" in (
+            locked.not_applied
+        )
+        [entry] = await manager.history(web_id)
+        assert (entry.kind, entry.user, entry.commit, entry.result) == (
+            HistoryKind.LOCK,
+            "carol",
+            locked.commit,
+            HistoryResult.FAILED,
+        )
+        assert entry.workloads == (web_id,)
+        assert entry.detail == locked.not_applied
+
+        # The lock is in the files conveyor reads: a release now skips the workload.
+        planned = await manager.release(
+            ReleaseRequest(selector, image=NEW_WEB, user="alice", dry_run=True)
+        )
+        assert planned.changes == () and [s.workload_id for s in planned.skipped] == [web_id]
+
+
+async def test_a_lock_the_sync_applies_is_recorded_as_succeeded(
+    testenv, signed_repo, target, tmp_path, kube, signing
+):
+    key, trust = signing
+    web_id = f"{target}:deployment/web"
+    async with verifying_manager(
+        testenv,
+        signed_repo,
+        tmp_path / "state",
+        sync_name=target,
+        trust=trust,
+        commit=CommitSettings(signing=SshSigningKey(key)),
+    ) as manager:
+        await manager.sync()
+        locked = await manager.change_policy(
+            PolicyRequest(WorkloadSelector(ids=(web_id,)), "lock", user="carol")
+        )
+
+        assert locked.not_applied == ""
+        assert live_annotations(kube, target, "web")["conveyor.dev/locked"] == "true"
+        [entry] = await manager.history(web_id)
+        assert (entry.kind, entry.result, entry.workloads) == (
+            HistoryKind.LOCK,
+            HistoryResult.SUCCEEDED,
+            (web_id,),
+        )

@@ -11,7 +11,9 @@ Routes (under ``prefix``, ``/api/v1`` by default; each behind ``auth``)::
 
 Each write is one commit to the config repo made by the
 :class:`~conveyor.daemon.releases.ReleaseManager`; the answer comes once it was synced (and, for
-releases and rollbacks, once the workloads are healthy or their deadline passed).
+releases and rollbacks, once the workloads are healthy or their deadline passed). An answer
+whose ``notApplied`` is set is an operation that failed: its commit is in the repo, but the sync
+refused or failed it, and the text says what to check.
 
 Errors become JSON answers whose ``detail`` says what to check: a request that cannot be
 carried out as given (:class:`~conveyor.core.release.ReleaseError`) 400; the config repo, the
@@ -121,7 +123,8 @@ def release_router(
     async def release(body: ReleaseBody) -> OperationModel:
         """Release ``image`` to the selected workloads (or, with ``update_all``, each image its
         policy chooses): one commit, a sync, a wait for health; reverted and locked when they
-        fail it. ``dry_run`` writes nothing and answers with the plan and the live diff."""
+        fail it. When the sync did not apply the commit, ``notApplied`` says why (no wait, no
+        revert). ``dry_run`` writes nothing and answers with the plan and the live diff."""
         with _translated():
             if (body.image is None) == (not body.update_all):
                 raise ReleaseError("give an image (REPO:TAG) or update_all, exactly one of them")
@@ -138,7 +141,7 @@ def release_router(
     @router.post("/rollback")
     async def rollback(body: RollbackBody) -> OperationModel:
         """Roll one workload back, as a commit: to ``to`` (an image or a revision), or to the
-        image before its current release."""
+        image before its current release. ``notApplied``: why the sync did not apply it."""
         with _translated():
             request = RollbackRequest(
                 body.workload, to=body.to or None, user=body.user, message=body.message
@@ -147,7 +150,8 @@ def release_router(
 
     @router.post("/policy")
     async def policy(body: PolicyBody) -> OperationModel:
-        """Lock, unlock, automate, deautomate, or set a container's tag policy: one commit."""
+        """Lock, unlock, automate, deautomate, or set a container's tag policy: one commit.
+        ``notApplied``: why the sync did not apply it (the commit stays in the repo)."""
         with _translated():
             request = PolicyRequest(
                 _selector(body.workloads, all_=body.all, exclude=body.exclude),

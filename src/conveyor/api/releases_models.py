@@ -154,6 +154,11 @@ class OperationModel(BaseModel):
     health: list[WorkloadHealthModel] | None = Field(description="Null: not waited for.")
     rolledBack: bool = Field(description="It failed its health check and was reverted.")
     revertCommit: str | None
+    notApplied: str | None = Field(
+        description="Why the commit made did not reach the cluster (the sync refused it, failed,"
+        " or ran without it) and what to check; the commit stays in the repo. Null when it was"
+        " applied or no commit was made."
+    )
     problems: list[ProblemModel]
 
 
@@ -233,6 +238,7 @@ def operation_model(result: OperationResult) -> OperationModel:
         health=[health_model(h) for h in result.health] if result.health is not None else None,
         rolledBack=result.rolled_back,
         revertCommit=result.revert_commit,
+        notApplied=result.not_applied or None,
         problems=[ProblemModel(path=p.path, message=p.message) for p in result.problems],
     )
 

@@ -138,6 +138,12 @@ def print_operation(result: Mapping[str, Any], *, output: str) -> None:
         typer.echo(f"skipped {skipped['workload']}{where}: {skipped['reason']}")
     if result["sync"]:
         typer.echo(f"synced {result['sync']['revision']}: {result['sync']['outcome']}")
+    # .get: a daemon older than this CLI does not send the key.
+    if result.get("notApplied"):
+        typer.echo(
+            f"NOT APPLIED: the commit is in the repo but the cluster does not run it:"
+            f" {result['notApplied']}"
+        )
     for health in result["health"] or ():
         typer.echo(f"{health['workload']}: {health['status']} ({health['reason']})")
     if result["rolledBack"]:

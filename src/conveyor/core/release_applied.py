@@ -13,6 +13,11 @@ saw. The commit was not applied when:
 Whether one revision contains another is a question for git, so the caller answers it
 (``contains_commit``, about the revision the sync applied: see :func:`synced_revision`); the
 rest is decided here, and the answer is a sentence saying why and what to check next.
+
+The same check serves policy changes (lock, unlock, automate, deautomate, tag policy): they too
+are commits a sync applies. :func:`unapplied_detail` words the outcome for each kind: a policy
+change not applied still holds where conveyor reads policies (the files in git), only the
+annotations in the cluster lag; saying so keeps a "failed" lock from being taken for no lock.
 """
 
 from __future__ import annotations
@@ -21,13 +26,23 @@ from collections.abc import Sequence
 
 from conveyor.core.release import LocatedWorkload
 from conveyor.core.release_diff import object_ref
+from conveyor.core.release_history import HistoryKind
 from conveyor.core.sync.record import Action, Outcome, SyncMarker
 from conveyor.core.sync.refusal import applied_revision
 
-__all__ = ["synced_revision", "unapplied_reason"]
+__all__ = ["synced_revision", "unapplied_detail", "unapplied_reason"]
 
 _SHORT = 12  # characters of a commit id in messages
 _FAILURES_SHOWN = 3
+_POLICY_KINDS = frozenset(
+    {
+        HistoryKind.LOCK,
+        HistoryKind.UNLOCK,
+        HistoryKind.AUTOMATE,
+        HistoryKind.DEAUTOMATE,
+        HistoryKind.POLICY,
+    }
+)
 
 
 def synced_revision(marker: SyncMarker) -> str:
@@ -76,6 +91,18 @@ def unapplied_reason(
         f"the sync of {marker.revision[:_SHORT]} did not apply commit {short} to "
         + "; ".join(problems)
         + "; fix the manifest or the cluster as named, then sync again"
+    )
+
+
+def unapplied_detail(kind: HistoryKind, reason: str, *, commit: str) -> str:
+    """What the history (and the operation's answer) says about a ``kind`` operation whose
+    ``commit`` was not applied, ``reason`` being :func:`unapplied_reason`'s answer."""
+    if kind not in _POLICY_KINDS:
+        return reason
+    return (
+        f"{reason}. The {kind.value} itself holds: commit {commit[:_SHORT]} is in git, where"
+        " conveyor's releases and automation read it; only the cluster's copy of the"
+        " annotations is behind until a sync applies it"
     )
 
 

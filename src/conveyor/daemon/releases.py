@@ -37,7 +37,6 @@ from conveyor.adapters.store import HistoryStore, MetadataCache, StoreError
 from conveyor.core.commit_message import ReleasedChange
 from conveyor.core.policy import TagCandidate, TagPolicy
 from conveyor.core.release import (
-    AnnotationChange,
     OperationResult,
     PolicyRequest,
     ReleaseError,
@@ -355,24 +354,27 @@ class ReleaseManager:
                 message=request.message,
                 container=request.container,
             )
-            return Decision(edit.changed_files, edit.changes, message, skipped=edit.skipped)
+            touched = {c.workload_id for c in edit.changes}
+            workloads = tuple(w for w in view.workloads if w.id in touched)
+            # edits=(): those are image edits; a policy change touches annotations only.
+            return Decision(edit.changed_files, edit.changes, message, edit.skipped, (), workloads)
 
         kind = HistoryKind(request.action)
         written, decision = await self.write(decide)
         if not written.committed:
             return unwritten_result(kind, decision, dry_run=False)
         marker = await self.sync(written.revision)
-        workloads = tuple(
-            dict.fromkeys(
-                c.workload_id for c in decision.changes if isinstance(c, AnnotationChange)
-            )
+        not_applied = await unapplied_result(
+            self, kind, request, written=written, decision=decision, marker=marker
         )
+        if not_applied is not None:
+            return not_applied
         await self.record(
             self.entry(
                 kind,
                 user=request.user,
                 message=request.message,
-                workloads=workloads,
+                workloads=tuple(w.id for w in decision.workloads),
                 commit=written.revision,
                 result=HistoryResult.SUCCEEDED,
             )

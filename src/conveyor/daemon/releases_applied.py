@@ -1,10 +1,12 @@
-"""After a release's sync: did it apply the commit? If not, say so instead of waiting for health.
+"""After an operation's sync: did it apply the commit? If not, say so instead of waiting for health.
 
-The decision is pure (:func:`conveyor.core.release_applied.unapplied_reason`); this module asks
-git the one question it needs (does the revision the sync applied contain the commit?) and, for
-a commit that was not applied, records the operation as failed with the reason, sends a
-``sync_failed`` notification and builds the result the API shows. No health wait and no
-automatic rollback follow: reverting a change the cluster never ran would only add a commit.
+Releases, rollbacks and policy changes (lock, unlock, automate, deautomate, tag policy) all go
+through here. The decision is pure (:func:`conveyor.core.release_applied.unapplied_reason`, worded
+per kind by :func:`~conveyor.core.release_applied.unapplied_detail`); this module asks git the
+one question it needs (does the revision the sync applied contain the commit?) and, for a commit
+that was not applied, records the operation as failed with the reason, sends a ``sync_failed``
+notification and builds the result the API shows. No health wait and no automatic rollback
+follow: reverting a change the cluster never ran would only add a commit.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from conveyor.core.commit_message import ReleasedChange
 from conveyor.core.release import (
     LocatedWorkload,
     OperationResult,
+    PolicyRequest,
     ReleaseRequest,
     RollbackRequest,
 )
-from conveyor.core.release_applied import synced_revision, unapplied_reason
+from conveyor.core.release_applied import synced_revision, unapplied_detail, unapplied_reason
 from conveyor.core.release_history import HistoryKind, HistoryResult
 from conveyor.core.sync.record import SyncMarker
 from conveyor.daemon.releases_io import Decision, written_result
@@ -60,19 +63,21 @@ async def check_applied(
 async def unapplied_result(
     manager: ReleaseManager,
     kind: HistoryKind,
-    request: ReleaseRequest | RollbackRequest,
+    request: ReleaseRequest | RollbackRequest | PolicyRequest,
     *,
     written: WriteResult,
     decision: Decision,
     marker: SyncMarker,
 ) -> OperationResult | None:
-    """None when the sync applied ``written``; otherwise the operation is recorded as failed,
-    ``sync_failed`` is notified, and the result saying why is returned."""
-    reason = await check_applied(
+    """None when the sync applied ``written`` to ``decision.workloads``; otherwise the
+    operation is recorded as failed, ``sync_failed`` is notified, and the result saying why is
+    returned."""
+    unapplied = await check_applied(
         manager, marker, commit=written.revision, workloads=decision.workloads
     )
-    if reason is None:
+    if unapplied is None:
         return None
+    reason = unapplied_detail(kind, unapplied, commit=written.revision)
     subject = (written.message or decision.message).splitlines()[0]
     log.warning("%s %s was not applied: %s", kind.value, written.revision, reason)
     await manager.record(
