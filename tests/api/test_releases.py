@@ -152,6 +152,7 @@ def test_release_then_rollback_two_commits_original_image_and_history(url, repo,
         conveyor("rollback", web, "--user", "bob", "-m", "too slow", "-o", "json", url=url)
     )
     assert rolled["kind"] == "rollback" and not rolled["rolledBack"]
+    assert rolled["notApplied"] is None
     assert [(c["oldImage"], c["newImage"]) for c in rolled["changes"]] == [(NEW_WEB, WEB_IMAGE)]
     assert [h["healthy"] for h in rolled["health"]] == [True]
     assert reader.revisions()[:3] == [rolled["commit"], release_commit, seed]
@@ -191,6 +192,7 @@ def test_lock_and_unlock_are_one_commit_each(url, repo, target, kube):
     lock_commit = reader.head()
     unlocked = as_json(conveyor("unlock", "-w", web, "--user", "carol", "-o", "json", url=url))
     assert reader.revisions()[:3] == [unlocked["commit"], lock_commit, seed]
+    assert unlocked["notApplied"] is None
     [workload] = [
         w for w in as_json(conveyor("list-workloads", "-o", "json", url=url)) if w["id"] == web
     ]

@@ -100,6 +100,14 @@ def test_the_routes_are_in_the_openapi_spec(client):
     assert {"400", "503"} <= set(release["responses"])
 
 
+def test_the_operation_answer_documents_not_applied_as_nullable_text(client):
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    field = schemas["OperationModel"]["properties"]["notApplied"]
+    assert {t["type"] for t in field["anyOf"]} == {"string", "null"}
+    assert "did not reach the cluster" in field["description"]
+    assert "notApplied" in schemas["OperationModel"]["required"]
+
+
 class Failing:
     """Stands in for the manager only to raise what the layers below raise."""
 

@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from conveyor.cli.main import app
 from conveyor.testing.procs import free_port
+from tests.cli.test_daemon import hold_in_another_process
 from tests.daemon.automation_repo import deployment, revisions, write_tree
 
 SEMVER_12 = {"conveyor.dev/automated": "true", "conveyor.dev/tag.app": "semver:~1.2"}
@@ -191,3 +192,20 @@ def test_a_deploy_key_without_known_hosts_is_refused(tmp_path):
     )
     assert result.exit_code == 2
     assert "--known-hosts" in result.output
+
+
+def test_images_on_a_state_dir_another_process_holds_exits_2_then_runs_once_it_is_free(tmp_path):
+    state = tmp_path / "state"
+    argv = ["images", "--repo", str(tmp_path / "missing.git"), "--state-dir", str(state)]
+    with hold_in_another_process(state) as holder:
+        refused = CliRunner().invoke(app, argv)
+        holder.stdin.close()
+    assert refused.exit_code == 2
+    assert f"the state directory {state} is in use by another conveyor process" in refused.output
+    assert f"(pid {holder.pid})" in refused.output
+    assert not (state / "registry-metadata.db").exists(), "the cache was not touched"
+    # The holder exited: the run gets as far as the (missing) repo, and lets the lock go.
+    ran = CliRunner().invoke(app, argv)
+    assert ran.exit_code == 2
+    assert "in use by another conveyor process" not in ran.output
+    assert (state / "lock").read_text() == ""

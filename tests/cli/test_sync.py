@@ -9,6 +9,7 @@ from conveyor.cli.main import app
 from conveyor.daemon.sync_state import STATE_NAMESPACE, state_object_name
 from conveyor.testing.fixtures import unique_name
 from conveyor.testing.gitserver import git
+from tests.cli.test_daemon import hold_in_another_process
 from tests.daemon.sync_repo import deployment, dump
 
 pytestmark = pytest.mark.integration
@@ -179,6 +180,39 @@ def test_sync_from_a_repo_over_ssh_then_status_shows_its_revision(
 
     unchanged = invoke(testenv, "diff", *ssh_args(testenv, config, tmp_path), "--name", target)
     assert unchanged.exit_code == 0, unchanged.output
+
+
+def test_a_state_dir_another_process_holds_exits_2_naming_it_then_the_sync_runs(
+    testenv, target, config, tmp_path
+):
+    state = tmp_path / "state"
+    args = [*ssh_args(testenv, config, tmp_path), "--name", target]
+    with hold_in_another_process(state) as holder:
+        refused = {verb: invoke(testenv, verb, *args) for verb in ("sync", "diff")}
+        holder.stdin.close()
+    for verb, result in refused.items():
+        assert result.exit_code == 2, (verb, result.output)
+        assert f"the state directory {state} is in use by another conveyor process" in (
+            result.output
+        )
+        assert f"(pid {holder.pid})" in result.output
+    assert not (state / "mirrors").exists(), "nothing under the held directory was written"
+
+    synced = invoke(testenv, "sync", *args, "-o", "json")
+    assert synced.exit_code == 0, synced.output
+    assert json.loads(synced.output)["revision"] == head_of(config)
+    assert (state / "lock").read_text() == "", "released when the sync ended"
+
+
+def test_a_tree_sync_keeps_no_state_and_takes_no_lock(testenv, target, repo, tmp_path):
+    state = tmp_path / "state"
+    with hold_in_another_process(state) as holder:
+        synced = invoke(
+            testenv, "sync", str(repo), "--name", target, "--health-timeout", "0",
+            "--state-dir", str(state),
+        )  # fmt: skip
+        holder.stdin.close()
+    assert synced.exit_code == 0, synced.output
 
 
 def test_sync_over_http_takes_the_password_from_the_environment_and_never_shows_it(

@@ -1,11 +1,12 @@
-"""The API verbs' usage errors, found before any request is made (exit code 2), and the one
-`automate` command that keeps its local --repo run. The verbs against a served API are tested in
-tests/api/test_releases.py."""
+"""The API verbs' usage errors, found before any request is made (exit code 2), the one
+`automate` command that keeps its local --repo run, and how an operation's answer is printed.
+The verbs against a served API are tested in tests/api/test_releases*.py."""
 
 import pytest
 from typer.testing import CliRunner
 
 from conveyor.cli.main import app
+from conveyor.cli.verbs_output import print_operation
 
 # Nothing listens here; a verb that got as far as a request would say "cannot reach".
 NOWHERE = ["--url", "http://127.0.0.1:9", "--token", "t"]
@@ -50,3 +51,42 @@ def test_a_verb_without_a_daemon_exits_2_naming_the_url():
     result = conveyor("history")
     assert result.exit_code == 2
     assert "--url" in result.stderr and "http://127.0.0.1:9" in result.stderr
+
+
+def operation(**fields):
+    """An operation answer as the API sends it (a release that was committed and synced)."""
+    return {
+        "kind": "release",
+        "dryRun": False,
+        "commit": "c0ffee" * 6 + "abcd",
+        "message": "Release app:1.1",
+        "changes": [],
+        "annotationChanges": [],
+        "diff": [],
+        "skipped": [],
+        "sync": {"revision": "c0ffee" * 6 + "abcd", "outcome": "refused"},
+        "health": None,
+        "rolledBack": False,
+        "revertCommit": None,
+        "notApplied": None,
+        "problems": [],
+        **fields,
+    }
+
+
+def test_an_operation_not_applied_gets_a_line_saying_so_and_why(capsys):
+    print_operation(operation(notApplied="the sync refused commit c0ffeec0ffee"), output="table")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == (
+        "NOT APPLIED: the commit is in the repo but the cluster does not run it:"
+        " the sync refused commit c0ffeec0ffee"
+    )
+
+
+@pytest.mark.parametrize(
+    "answer", [operation(), {k: v for k, v in operation().items() if k != "notApplied"}]
+)
+def test_an_applied_operation_or_an_older_daemons_answer_has_no_such_line(capsys, answer):
+    print_operation(answer, output="table")
+    out = capsys.readouterr().out
+    assert "committed" in out and "NOT APPLIED" not in out

@@ -11,7 +11,13 @@ config or the variables the config names.
 
 Exit codes: 0 when the run completed, 1 when some registry could not be scanned or some file
 could not be read or edited (the rest was done), 2 when the run could not be done at all (bad
-config or options, git or the metadata cache failing).
+config or options, git or the metadata cache failing, or another conveyor process holding the
+state directory).
+
+A local run writes its state directory (the repo mirror, the metadata cache), so it holds that
+directory's lock (:func:`conveyor.cli.repo_options.hold_state_dir`) while it runs: a daemon or
+another local run on the same ``--state-dir`` makes it exit 2 at once, naming the holder's pid,
+rather than race it.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from conveyor.cli.repo_options import (
     RepoOptions,
     SshKeyOption,
     TokenEnvOption,
+    hold_state_dir,
 )
 from conveyor.core.config import AutomationConfig, ConfigError, parse_config_text
 from conveyor.daemon.automation import AutomationResult, AutomationTarget, run_automation
@@ -66,6 +73,8 @@ StateDirOption = Annotated[
     ),
 ]
 OutputOption = Annotated[OutputFormat, typer.Option("--output", "-o", help="Output format.")]
+
+DEFAULT_STATE_DIR = Path("~/.cache/conveyor/automation")
 
 
 def register(app: typer.Typer) -> None:
@@ -102,7 +111,9 @@ def images_command(
     )
     target = _target(options, path)
     loaded = _config(config, insecure_registry)
-    result = _run(target, loaded, state_dir, dry_run=True)
+    state = (state_dir or DEFAULT_STATE_DIR).expanduser()
+    with hold_state_dir(state):
+        result = _run(target, loaded, state, dry_run=True)
     print_images(result, output=output.value, explain=explain)
     _exit(result)
 
@@ -168,7 +179,7 @@ def _config(path: Path | None, insecure: list[str] | None) -> AutomationConfig:
 def _run(
     target: AutomationTarget, config: AutomationConfig, state_dir: Path | None, *, dry_run: bool
 ) -> AutomationResult:
-    state = state_dir or Path.home() / ".cache" / "conveyor" / "automation"
+    state = (state_dir or DEFAULT_STATE_DIR).expanduser()
 
     async def main() -> AutomationResult:
         state.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,8 @@ Secrets come only from files (the deploy key) and environment variables (``--htt
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -26,6 +28,7 @@ from conveyor.adapters.git import (
     SshAllowedSigners,
     SshAuth,
 )
+from conveyor.adapters.store import StateDirLock, StoreError
 from conveyor.daemon.git_source import GitSource
 
 RepoOption = Annotated[
@@ -199,3 +202,16 @@ def _must_exist(path: Path, option: str, *, directory: bool) -> None:
     if not (path.is_dir() if directory else path.is_file()):
         kind = "directory" if directory else "file"
         raise typer.BadParameter(f"no such {kind}: {path}", param_hint=option)
+
+
+@contextmanager
+def hold_state_dir(state_dir: Path) -> Iterator[None]:
+    """Hold the lock of ``state_dir`` (exactly the directory the run writes) for a local run;
+    exit 2 naming the holder when another conveyor process has it."""
+    try:
+        lock = StateDirLock.acquire(state_dir)
+    except StoreError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from e
+    with lock:
+        yield

@@ -5,12 +5,17 @@
 
 Exit codes: 0 when everything applied (or nothing differs, for ``diff``), 1 when some objects
 failed, the head was refused (or ``diff`` found differences), 2 when the cluster or the repo could
-not be used at all.
+not be used at all, or another conveyor process holds the state directory.
+
+With ``--repo`` the mirror and the exported trees are written under ``--state-dir``, so the run
+holds that directory's lock (:func:`conveyor.cli.repo_options.hold_state_dir`) from the first
+fetch to the end of the sync, like a local ``conveyor automate --repo``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -35,6 +40,7 @@ from conveyor.cli.repo_options import (
     StateDirOption,
     TokenEnvOption,
     VerifyOption,
+    hold_state_dir,
 )
 from conveyor.cli.sync_daemon import DaemonUrlOption, daemon_status, daemon_sync
 from conveyor.cli.verbs_session import TokenOption
@@ -128,14 +134,15 @@ def sync_command(
     settings = _settings(
         name, prune=prune, dry_run=dry_run, health_timeout=health_timeout, kustomize=kustomize
     )
-    work = _sync_work(
+    work, state = _sync_work(
         tree,
         options,
         paths=tuple(path or (".",)),
         tree_revision=revision or "unknown",
         revision_given=revision is not None,
     )
-    marker = _run(kubeconfig, context, retry_deadline, lambda kube: work(kube, settings))
+    with _holding(state):
+        marker = _run(kubeconfig, context, retry_deadline, lambda kube: work(kube, settings))
     _print_marker(marker, output, only_changes=dry_run)
     if marker.outcome is not Outcome.SUCCEEDED:
         raise typer.Exit(1)
@@ -171,8 +178,9 @@ def diff_command(
         state_dir=state_dir,
     )  # fmt: skip
     settings = _settings(name, prune=True, dry_run=True, health_timeout=0, kustomize=kustomize)
-    work = _sync_work(tree, options, paths=tuple(path or (".",)), tree_revision="diff")
-    marker = _run(kubeconfig, context, retry_deadline, lambda kube: work(kube, settings))
+    work, state = _sync_work(tree, options, paths=tuple(path or (".",)), tree_revision="diff")
+    with _holding(state):
+        marker = _run(kubeconfig, context, retry_deadline, lambda kube: work(kube, settings))
     _print_marker(marker, output, only_changes=True)
     if (
         marker.failures
@@ -192,22 +200,27 @@ def _sync_work(
     paths: tuple[str, ...],
     tree_revision: str,
     revision_given: bool = False,
-) -> SyncWork:
-    """What to sync: TREE as it is, or the fetched (and signature-checked) head of --repo."""
+) -> tuple[SyncWork, Path | None]:
+    """What to sync: TREE as it is, or the fetched (and signature-checked) head of --repo; and
+    the state directory that work writes (None for a TREE: nothing is kept)."""
     if (tree is None) == (not options.repo):
         raise typer.BadParameter(
             "give either a TREE directory or --repo URL (one of them), or --url of a daemon"
         )
     if tree is not None:
         source = SyncSource(tree, tree_revision, paths)
-        return lambda kube, settings: sync_once(kube, source, settings)
+        return (lambda kube, settings: sync_once(kube, source, settings)), None
     if revision_given:
         raise typer.BadParameter(
             "--revision names what a TREE holds; with --repo the branch head is synced",
             param_hint="--revision",
         )
     git_source = options.git_source(paths)
-    return lambda kube, settings: git_source.sync(kube, settings)
+    return (lambda kube, settings: git_source.sync(kube, settings)), git_source.mirror.state_dir
+
+
+def _holding(state_dir: Path | None) -> contextlib.AbstractContextManager[object]:
+    return hold_state_dir(state_dir) if state_dir is not None else contextlib.nullcontext()
 
 
 def status_command(

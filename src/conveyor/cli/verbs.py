@@ -19,7 +19,6 @@ The policy verbs live in :mod:`.verbs_policy`; exit codes are decided in :mod:`.
 from __future__ import annotations
 
 import concurrent.futures
-from collections.abc import Mapping
 from typing import Annotated, Any
 
 import typer
@@ -37,7 +36,6 @@ from conveyor.cli.verbs_output import (
 )
 from conveyor.cli.verbs_session import (
     DEFAULT_URL,
-    EXIT_FAILED,
     EXIT_USAGE,
     ExcludeOption,
     MessageOption,
@@ -155,7 +153,7 @@ def release_command(
         else:
             result = client.release(body)
     print_operation(result, output=output.value)
-    _exit_for_operation(result)
+    exit_for(result)
 
 
 def rollback_command(
@@ -184,7 +182,7 @@ def rollback_command(
     with api_session(url, token) as client:
         result = client.rollback(body)
     print_operation(result, output=output.value)
-    _exit_for_operation(result)
+    exit_for(result)
 
 
 def history_command(
@@ -212,15 +210,6 @@ def identity_command(
         answer = client.get("/api/v1/identity")
     if not print_data(answer, output=output.value):
         typer.echo(answer["publicKey"])
-
-
-def _exit_for_operation(result: Mapping[str, Any]) -> None:
-    """End with 1 also when the commit was not applied (its sync refused or failed it)."""
-    # verbs_session.exit_for is the one place exit codes are decided; until it checks
-    # notApplied itself (the policy verbs need that too), release and rollback check it here.
-    if result.get("notApplied"):
-        raise typer.Exit(EXIT_FAILED)
-    exit_for(result)
 
 
 def _workload_id(text: str) -> str:

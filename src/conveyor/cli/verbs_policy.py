@@ -17,7 +17,6 @@ from typing import Annotated, Any
 
 import typer
 
-from conveyor.adapters.store import StateDirLock, StoreError
 from conveyor.cli import images as image_commands
 from conveyor.cli.output_format import OutputFormat
 from conveyor.cli.repo_options import (
@@ -26,6 +25,7 @@ from conveyor.cli.repo_options import (
     KnownHostsOption,
     SshKeyOption,
     TokenEnvOption,
+    hold_state_dir,
 )
 from conveyor.cli.verbs_output import print_operation
 from conveyor.cli.verbs_session import (
@@ -128,12 +128,7 @@ def automate_command(
                 param_hint="--repo",
             )
         state = (state_dir or DEFAULT_LOCAL_STATE_DIR).expanduser()
-        try:
-            lock = StateDirLock.acquire(state)
-        except StoreError as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(2) from e
-        with lock:
+        with hold_state_dir(state):
             image_commands.automate_command(
                 repo=repo,
                 branch=branch,

@@ -116,7 +116,8 @@ def api_session(url: str, token: str | None) -> Iterator[ApiClient]:
 
 
 def exit_for(operation: Mapping[str, Any]) -> None:
-    """End with 1 when the operation was rolled back or left a workload unhealthy."""
+    """End with 1 when the operation was rolled back, left a workload unhealthy, or its commit
+    was not applied (its sync refused or failed it)."""
     unhealthy = [h for h in operation.get("health") or () if not h["healthy"]]
-    if operation.get("rolledBack") or unhealthy:
+    if operation.get("rolledBack") or operation.get("notApplied") or unhealthy:
         raise typer.Exit(EXIT_FAILED)

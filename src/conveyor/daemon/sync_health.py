@@ -10,7 +10,7 @@ each one's last health.
 Rounds start fast and back off (:class:`PollBackoff`): a rollout on a quiet cluster settles
 within a few hundred milliseconds, and the sync pass (and so the next push's sync) waits in here,
 so a fixed one-second poll cost most of that second every time (bench push-to-running, p50:
-1.10 s with it, 0.91 s with this backoff, 0.89 s polling every 0.1 s). Growing by 1.5 rather
+1.10 s with it, 0.80-0.91 s with this backoff, 0.89 s polling every 0.1 s). Growing by 1.5 rather
 than 2 keeps the rounds dense while most rollouts settle; slow rollouts still poll at the
 one-second ceiling within about two seconds, so a long wait loads the apiserver as before.
 """
