@@ -17,7 +17,9 @@ import pytest
 from conveyor.adapters.git import GitCommandError, Remote
 from conveyor.adapters.kube import ApiUnavailable
 from conveyor.api.app import create_app
+from conveyor.api.dashboard_render import operation_flash
 from conveyor.api.dashboard_session import SESSION_COOKIE, SessionKeys, user_name
+from conveyor.core.commit_message import ReleasedChange
 from conveyor.core.plan import plan_automation
 from conveyor.core.policy import TagCandidate
 from conveyor.core.release import (
@@ -538,3 +540,25 @@ def test_static_files_the_root_redirect_and_the_spec(client, daemon):
     assert not any(path.startswith("/ui") for path in client.get("/openapi.json").json()["paths"])
     with TestClient(create_app(state=daemon, token=TOKEN, dashboard=False)) as bare:
         assert bare.get("/ui/", follow_redirects=False).status_code == 404
+
+
+def test_a_commit_the_sync_did_not_apply_is_an_error_flash_that_says_why():
+
+    change = ReleasedChange("shop:deployment/web", "app", None, None, "web:1", "web:2")
+    result = OperationResult(
+        kind="release",
+        dry_run=False,
+        changes=(change,),
+        commit="0123456789abcdef",
+        diff=(),
+        sync=None,
+        health=None,
+        rolled_back=False,
+        message="Release web:2",
+        not_applied="the sync refused commit 0123456: unsigned",
+    )
+    flash = operation_flash(result, action="released")
+    assert flash.kind == "error"
+    assert "not applied" in flash.text
+    assert "the sync refused commit 0123456: unsigned" in flash.text
+    assert "0123456789ab" in flash.text

@@ -206,6 +206,12 @@ def operation_flash(result: OperationResult, *, action: str) -> Flash:
             f" {short(result.revert_commit)}; the workload is now locked. See the history.",
         )
     changed = ", ".join(dict.fromkeys(_change_text(c) for c in result.changes))
+    if result.not_applied:
+        return Flash(
+            "error",
+            f"{action.capitalize()} committed in {commit} ({changed}) but not applied to the"
+            f" cluster: {result.not_applied}",
+        )
     unhealthy = [h for h in result.health or () if not h.healthy]
     if unhealthy:
         states = "; ".join(f"{h.workload_id}: {h.status} ({h.reason})" for h in unhealthy)
