@@ -14,6 +14,10 @@ Which images are automated, and under which policy:
 - a value marked ``# {"$imagepolicy": "NS:NAME"}`` (or ``:tag``) follows the setter policy
   ``NS:NAME`` from conveyor's config, automated annotation or not (the marker is the opt-in, as in
   Flux v2). A marker on a container's image decides that container;
+- an automated container's policy also takes the workload's ``conveyor.dev/exclude[.<container>]``
+  globs (tags never chosen) and ``conveyor.dev/min-age[.<container>]`` duration (a tag's image must
+  be that old), the per-container form winning over the workload-wide one; a bad value is that
+  container's policy error, naming the file, the workload and the annotation;
 - an automated container with no policy of its own gets ``default_policy``. With none, conveyor
   reports it "automated but no tag policy" and leaves it alone: it never moves an image along a
   policy nobody wrote down. Flux v1 moved such containers to the most recently built tag; pass
@@ -50,6 +54,7 @@ from conveyor.core.policy import (
     TagPolicy,
     parse_policy,
     policies_from_annotations,
+    rules_for_container,
     select,
 )
 from conveyor.core.workloads import ManifestScan, scan_manifest
@@ -235,8 +240,7 @@ class _Planner:
             )
         if target.setter_policy is not None:
             return self.decide_marker(target)
-        locked = _lock_decision(target)
-        if locked is not None:
+        if locked := _lock_decision(target):
             return locked
         try:
             reference = parse_image_ref(target.written)
@@ -244,10 +248,14 @@ class _Planner:
             return Decision(target, Outcome.INVALID_IMAGE, str(e))
         container = target.container or ""
         repository = canonical_repository(reference.name)
-        if container in errors:
-            return Decision(
-                target, Outcome.POLICY_ERROR, str(errors[container]), repository=repository
-            )
+        try:
+            if container in errors:
+                raise errors[container]
+            rules = rules_for_container(settings, container)
+        except PolicyError as e:
+            # Named in full so the reason alone (a log line, an API field) says where to look.
+            why = f"{target.path}: {target.workload_id}: {e}"
+            return Decision(target, Outcome.POLICY_ERROR, why, repository=repository)
         policy = policies.get(container, self.default_policy)
         if policy is None:
             return Decision(
@@ -259,7 +267,7 @@ class _Planner:
             )
         return self._select(
             target,
-            policy=policy,
+            policy=rules.apply(policy),
             repository=repository,
             image_name=reference.name,
             current_tag=reference.tag,

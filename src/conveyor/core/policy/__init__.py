@@ -6,9 +6,16 @@
     keys     a tag read once into a rank key (semver precedence, exact numbers)
     select   select(policy, candidates, current_tag=, now=) -> Selection, a verdict per tag
     explain  the sentences of those verdicts
+    rules    excludes and a minimum age from `conveyor.dev/exclude[.<c>]` and
+             `conveyor.dev/min-age[.<c>]`, added to a container's policy
 
-Errors: `PolicyError` (a `ValueError`) for a policy that cannot be used. Selection never raises
-for a bad tag: the tag gets a verdict saying why it was not read.
+Errors::
+
+    ValueError
+    └── PolicyError               a policy that cannot be used (names the policy text)
+        └── AnnotationValueError  a bad exclude or min-age annotation (names the annotation)
+
+Selection never raises for a bad tag: the tag gets a verdict saying why it was not read.
 """
 
 from conveyor.core.policy.explain import format_duration
@@ -32,11 +39,20 @@ from conveyor.core.policy.parse import (
     policy_from_annotation,
     policy_from_config,
 )
+from conveyor.core.policy.rules import (
+    AnnotationValueError,
+    CandidateRules,
+    parse_exclude_patterns,
+    parse_min_age,
+    rules_for_container,
+)
 from conveyor.core.policy.select import Reason, Selection, TagCandidate, TagVerdict, select
 
 __all__ = [
     "CONVEYOR_TAG_PREFIX",
     "FLUX_V1_TAG_PREFIXES",
+    "AnnotationValueError",
+    "CandidateRules",
     "ParsedVersion",
     "PatternKind",
     "PolicyDialect",
@@ -52,11 +68,14 @@ __all__ = [
     "TagVerdict",
     "format_duration",
     "parse_duration",
+    "parse_exclude_patterns",
+    "parse_min_age",
     "parse_number",
     "parse_policy",
     "parse_version",
     "policies_from_annotations",
     "policy_from_annotation",
     "policy_from_config",
+    "rules_for_container",
     "select",
 ]

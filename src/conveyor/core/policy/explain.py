@@ -76,8 +76,9 @@ def unreadable_phrase(policy: TagPolicy, *, value: str) -> str:
     return what
 
 
-def too_young_phrase(*, age: timedelta, min_age: timedelta) -> str:
-    minimum = format_duration(min_age)
+def too_young_phrase(*, age: timedelta, min_age: timedelta, origin: str | None = None) -> str:
+    """E.g. `too young (built 5m ago, minimum age 30m)`; `origin` names where the minimum is set."""
+    minimum = format_duration(min_age) + (f" from {origin}" if origin else "")
     if age < timedelta(0):
         return f"too young (built {format_duration(age)} in the future, minimum age {minimum})"
     return f"too young (built {format_duration(age)} ago, minimum age {minimum})"

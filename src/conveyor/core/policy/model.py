@@ -53,10 +53,12 @@ class TagPattern:
     kind: PatternKind
     text: str
     compiled: re.Pattern[str] = field(compare=False, repr=False)
+    origin: str | None = field(default=None, compare=False)
+    """Where it was written when explanations should say so, e.g. `conveyor.dev/exclude.app`."""
 
     @classmethod
-    def glob(cls, text: str) -> TagPattern:
-        return cls(PatternKind.GLOB, text, re.compile(fnmatch.translate(text)))
+    def glob(cls, text: str, *, origin: str | None = None) -> TagPattern:
+        return cls(PatternKind.GLOB, text, re.compile(fnmatch.translate(text)), origin)
 
     @classmethod
     def regex(cls, text: str, *, policy: str | None = None) -> TagPattern:
@@ -143,6 +145,8 @@ class TagPolicy:
     """A group of the regex `pattern` (a name, or a number as text) whose value is ranked."""
     excludes: tuple[TagPattern, ...] = ()
     min_age: timedelta | None = None
+    min_age_origin: str | None = field(default=None, compare=False)
+    """Where `min_age` was written when explanations should say so (an annotation)."""
     text: str = field(default="", compare=False)
     """The policy as the user wrote it, quoted in explanations; `describe()` when empty."""
 

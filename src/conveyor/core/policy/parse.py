@@ -274,6 +274,9 @@ def parse_duration(text: str, *, policy: str | None = None) -> timedelta:
     parts = _DURATION_PART.findall(compact)
     if not compact or "".join(number + unit for number, unit in parts) != compact:
         raise PolicyError(policy or text, f"duration {text!r} is not like 90s, 10m, 1h30m or 2d")
-    return sum(
-        (_DURATION_UNITS[unit] * float(number) for number, unit in parts), start=timedelta(0)
-    )
+    try:
+        return sum(
+            (_DURATION_UNITS[unit] * float(number) for number, unit in parts), start=timedelta(0)
+        )
+    except OverflowError as e:  # timedelta stops at 999999999 days
+        raise PolicyError(policy or text, f"duration {text!r} is too long") from e

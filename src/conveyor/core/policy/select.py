@@ -196,7 +196,8 @@ def _value_to_rank(policy: TagPolicy, tag: str) -> str | _Refusal:
     """The tag, or its extracted group, once the excludes and the pattern let it through."""
     for exclude in policy.excludes:
         if exclude.match(tag):
-            return _Refusal(Reason.EXCLUDED, f"excluded by {exclude}")
+            written = f" ({exclude.origin})" if exclude.origin else ""
+            return _Refusal(Reason.EXCLUDED, f"excluded by {exclude}{written}")
     if policy.pattern is None:
         return tag
     match = policy.pattern.match(tag)
@@ -240,12 +241,17 @@ def _age_refusal(policy: TagPolicy, *, created: datetime | None, now: datetime) 
         return None
     if created is None:
         minimum = explain.format_duration(policy.min_age)
+        written = f" ({policy.min_age_origin})" if policy.min_age_origin else ""
         return _Refusal(
-            Reason.MISSING_CREATED_TIME, f"build time unknown, needed for minimum age {minimum}"
+            Reason.MISSING_CREATED_TIME,
+            f"build time unknown, needed for minimum age {minimum}{written}",
         )
     age = now - created
     if age < policy.min_age:
-        return _Refusal(Reason.TOO_YOUNG, explain.too_young_phrase(age=age, min_age=policy.min_age))
+        return _Refusal(
+            Reason.TOO_YOUNG,
+            explain.too_young_phrase(age=age, min_age=policy.min_age, origin=policy.min_age_origin),
+        )
     return None
 
 
