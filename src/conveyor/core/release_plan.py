@@ -25,12 +25,14 @@ from conveyor.core.commit_message import ReleasedChange
 from conveyor.core.edits import canonical_repository, set_container_image, split_image
 from conveyor.core.images import ImageRefError, parse_image_ref
 from conveyor.core.policy import (
+    CandidateRules,
     PolicyError,
     Reason,
     TagCandidate,
     TagPolicy,
     parse_policy,
     policies_from_annotations,
+    rules_for_container,
     select,
 )
 from conveyor.core.release import (
@@ -134,9 +136,7 @@ def plan_release(
             why = f"locked ({settings.lock_reason})" if settings.lock_reason else "locked"
             skipped.append(SkippedWorkload(located.id, f"{why}; release with force to override"))
             continue
-        policies, policy_errors = policies_from_annotations(
-            {a.key: a.value for a in located.workload.annotations}
-        )
+        policies, policy_errors, rules = _container_policies(located)
         explicitly_listed = located.id in selector.ids
         if explicit is not None:
             found = _explicit(located, explicit, image or "", policies, policy_errors, force, now)
@@ -148,11 +148,15 @@ def plan_release(
             found = ([], [])
             for container in located.workload.containers:
                 repository = canonical_repository(container.image)
-                policy = default_policy if force else policies.get(container.name, default_policy)
                 error = None if force else policy_errors.get(container.name)
                 if error is not None:
                     found[1].append(SkippedWorkload(located.id, str(error), container.name))
                     continue
+                policy = (
+                    default_policy
+                    if force
+                    else rules[container.name].apply(policies.get(container.name, default_policy))
+                )
                 repositories.add(repository)
                 if policy.needs_created_time:
                     needing_times.add(repository)
@@ -173,6 +177,28 @@ def plan_release(
 
 
 _Found = tuple[list[PlannedEdit], list[SkippedWorkload]]
+
+
+def _container_policies(
+    located: LocatedWorkload,
+) -> tuple[dict[str, TagPolicy], dict[str, PolicyError], dict[str, CandidateRules]]:
+    """Per container: the tag policy its annotations set (with the exclude and min-age
+    annotations applied), a bad annotation's error, and the candidate rules on their own (for
+    containers that fall back to the default policy)."""
+    found, errors = policies_from_annotations(
+        {a.key: a.value for a in located.workload.annotations}
+    )
+    policies, policy_errors = dict(found), dict(errors)
+    rules: dict[str, CandidateRules] = {}
+    for container in located.workload.containers:
+        try:
+            rules[container.name] = rules_for_container(located.workload.automation, container.name)
+        except PolicyError as e:
+            policy_errors.setdefault(container.name, e)
+            continue
+        if container.name in policies:
+            policies[container.name] = rules[container.name].apply(policies[container.name])
+    return policies, policy_errors, rules
 
 
 def _explicit(
