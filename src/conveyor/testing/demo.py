@@ -204,6 +204,10 @@ def main() -> None:
             cli(url, token, "rollback", WORKLOAD, "--message", "demo: roll back 1.0.1")
             wait_for(lambda: running_image(kube) == f"{image}:1.0.0", "web back on 1.0.0")
             detail(f"rolled back: web runs {image}:1.0.0 again")
+            detail(
+                "the same commit locked web, so automation does not release 1.0.1 again;"
+                f" `conveyor unlock --workload {WORKLOAD}` resumes it"
+            )
 
             step("history, as conveyor recorded it")
             cli(url, token, "history", WORKLOAD)
