@@ -22,15 +22,21 @@ More routers (the release operations) are added with ``extra_routers``: they are
 Errors from the layers below become JSON answers with a ``detail`` that says what to check:
 git failures 502 (the git host), cluster failures 503, automation switched off 409, a daemon
 shutting down 503.
+
+With leader election (``leadership`` given), a follower serves every read but answers each
+write (any method but GET/HEAD/OPTIONS, on the API, the webhooks and the dashboard's actions)
+with 503 ``not the leader (leader: NAME)``, after the token check; ``/readyz`` adds ``leader``
+and ``leaderIdentity``, and a follower is ready as long as it can read the Lease.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
+from pydantic import Field
 
 from conveyor import __version__
 from conveyor.adapters.git import GitError
@@ -43,11 +49,11 @@ from conveyor.api.models import (
     AutomationModel,
     HealthModel,
     IdentityModel,
-    ReadinessModel,
     SyncMarkerModel,
     automation_model,
     marker_model,
 )
+from conveyor.api.models import ReadinessModel as _WorkReadinessModel
 from conveyor.api.releases import release_router
 from conveyor.api.webhooks import webhook_router
 from conveyor.core.events import GitPushEvent, ImagePushEvent
@@ -55,6 +61,7 @@ from conveyor.core.sync.record import SyncMarker
 from conveyor.core.webhooks_verify import WebhookSecrets
 from conveyor.daemon.automation import AutomationResult
 from conveyor.daemon.jobs import QueueClosedError
+from conveyor.daemon.leader import LeaderStatus
 from conveyor.daemon.metrics import CONTENT_TYPE
 from conveyor.daemon.releases import ReleaseManager
 from conveyor.daemon.runner_state import AutomationDisabled, Readiness
@@ -66,6 +73,18 @@ API_PREFIX = "/api/v1"
 _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or wrong bearer token"},
 }
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# A session is not a write: a follower's dashboard can be logged into, and shows its reads.
+_SESSION_ROUTES = frozenset({f"{UI_PREFIX}/login", f"{UI_PREFIX}/logout"})
+
+
+# Named like its base on purpose: the spec's schema stays ``ReadinessModel``, with two more
+# optional fields (the base, in ``models``, knows nothing of leader election).
+class ReadinessModel(_WorkReadinessModel):
+    leader: bool | None = Field(
+        None, description="This replica holds the Lease (absent without leader election)."
+    )
+    leaderIdentity: str | None = Field(None, description="Who holds the Lease, as last read.")
 
 
 class DaemonControl(Protocol):
@@ -98,10 +117,13 @@ def create_app(
     webhook_secrets: WebhookSecrets | None = None,
     extra_routers: Sequence[APIRouter] = (),
     dashboard: bool = True,
+    leadership: Callable[[], LeaderStatus] | None = None,
 ) -> FastAPI:
     """The API over ``state``, guarded by ``token``; webhooks verified with ``webhook_secrets``
-    (none configured: every webhook route answers 404); the dashboard under ``/ui``."""
-    authenticated = [Depends(bearer_token_check(token))]
+    (none configured: every webhook route answers 404); the dashboard under ``/ui``; writes
+    refused while ``leadership`` says this replica follows (None: it always leads)."""
+    leader_only = Depends(_leader_check(leadership))
+    authenticated = [Depends(bearer_token_check(token)), leader_only]
     app = FastAPI(
         title="conveyor",
         version=__version__,
@@ -119,17 +141,25 @@ def create_app(
         "/readyz",
         tags=["health"],
         responses={503: {"model": ReadinessModel, "description": "Not ready yet"}},
+        response_model_exclude_none=True,
     )
     async def readyz(response: Response) -> ReadinessModel:
-        """Ready once the config repo was fetched and the cluster answered."""
+        """Ready once the config repo was fetched and the cluster answered; a follower (with
+        leader election) once it can read the Lease."""
         readiness = state.readiness()
-        if not readiness.ready:
+        ready, problems = readiness.ready, readiness.problems
+        election = leadership() if leadership is not None else None
+        if election is not None:
+            ready, problems = election.readiness(readiness)
+        if not ready:
             response.status_code = 503
         return ReadinessModel(
-            ready=readiness.ready,
+            ready=ready,
             gitFetched=readiness.git_fetched,
             clusterReachable=readiness.cluster_reachable,
-            problems=list(readiness.problems),
+            problems=list(problems),
+            leader=election.leading if election is not None else None,
+            leaderIdentity=(election.holder or None) if election is not None else None,
         )
 
     @app.get(
@@ -190,16 +220,38 @@ def create_app(
             secrets=webhook_secrets or WebhookSecrets(),
             on_git_push=state.on_git_push,
             on_image_push=state.on_image_push,
-        )
+        ),
+        dependencies=[leader_only],
     )
     if dashboard:
-        app.include_router(dashboard_router(state=state, token=token))
+        app.include_router(dashboard_router(state=state, token=token), dependencies=[leader_only])
 
         @app.get("/", include_in_schema=False)
         async def root() -> RedirectResponse:
             return RedirectResponse(f"{UI_PREFIX}/", status_code=303)
 
     return app
+
+
+def _leader_check(leadership: Callable[[], LeaderStatus] | None) -> Callable[[Request], None]:
+    """A dependency refusing writes while this replica follows (the loops it would need to
+    answer them do not run; the leader's would race with them on git and the cluster)."""
+
+    def check(request: Request) -> None:
+        if leadership is None or request.method in _READ_METHODS:
+            return
+        if request.url.path in _SESSION_ROUTES:
+            return
+        status = leadership()
+        if not status.leading:
+            leader = status.holder or "unknown"
+            raise HTTPException(
+                503,
+                f"not the leader (leader: {leader}); send writes to the leader or retry",
+                headers={"Retry-After": "2"},
+            )
+
+    return check
 
 
 def _add_error_handlers(app: FastAPI) -> None:

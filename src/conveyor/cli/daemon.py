@@ -83,6 +83,24 @@ _HELP = {
     ),
     "log_level": "debug, info, warning or error. Default: info.",
     "log_format": "json (one object per line) or console. Default: json.",
+    "leader_election": (
+        "Run as one of several replicas: only the holder of a Lease syncs, automates and"
+        " writes; the others serve reads and answer writes with 503. Default: off."
+    ),
+    "leader_election_name": "The Lease's name. Default: conveyor-leader-SYNC_NAME.",
+    "leader_election_namespace": (
+        "The Lease's namespace. Default: the pod's own namespace in a cluster, else"
+        " conveyor-system."
+    ),
+    "leader_election_identity": (
+        "This replica's name in the Lease; never the same for two live replicas. Default:"
+        " HOSTNAME_PID."
+    ),
+    "lease_duration": "How long followers wait before taking over a lease. Default: 15s.",
+    "lease_renew_deadline": (
+        "How long the leader retries renewing before it stops leading. Default: 10s."
+    ),
+    "lease_retry_period": "How often the lease is renewed or tried. Default: 2s.",
 }
 _OPTIONS = {option.name: option for option in OPTIONS}
 
@@ -133,6 +151,13 @@ def daemon_command(
     webhook_secret_file: Annotated[Path | None, _opt("webhook_secret_file")] = None,
     log_level: Annotated[str | None, _opt("log_level")] = None,
     log_format: Annotated[str | None, _opt("log_format")] = None,
+    leader_election: Annotated[bool | None, _opt("leader_election")] = None,
+    leader_election_name: Annotated[str | None, _opt("leader_election_name")] = None,
+    leader_election_namespace: Annotated[str | None, _opt("leader_election_namespace")] = None,
+    leader_election_identity: Annotated[str | None, _opt("leader_election_identity")] = None,
+    lease_duration: Annotated[str | None, _opt("lease_duration")] = None,
+    lease_renew_deadline: Annotated[str | None, _opt("lease_renew_deadline")] = None,
+    lease_retry_period: Annotated[str | None, _opt("lease_retry_period")] = None,
 ) -> None:
     """Run the release manager: sync the config repo to the cluster, automate image updates,
     and serve the HTTP API (with webhooks and metrics) until SIGTERM or SIGINT."""

@@ -13,6 +13,7 @@ Counted as things happen (the daemon, and the release operations, call the ``cou
     conveyor_releases_total{result}                 releases made through the API or automation
     conveyor_rollbacks_total{trigger, result}       trigger: manual or automatic
     conveyor_webhooks_total{kind, provider, action} image/git pushes accepted, and what they did
+    conveyor_leader                                 1 while this process does the leader's work
 
 Read at scrape time from the objects that already keep them (no second bookkeeping)::
 
@@ -147,6 +148,12 @@ class DaemonMetrics:
             ["kind", "provider", "action"],
             registry=self.registry,
         )
+        self.leader = Gauge(
+            "conveyor_leader",
+            "1 while this process is the leader (syncs, automates, writes), 0 while it follows;"
+            " always 1 without --leader-election.",
+            registry=self.registry,
+        )
         self.registry.register(_RegistryCollector(lambda: tuple(self._registry_counters)))
 
     def watch_queues(self, depths: Callable[[], Mapping[QueueKey, QueueDepth]]) -> None:
@@ -180,6 +187,9 @@ class DaemonMetrics:
 
     def count_webhook(self, kind: str, provider: str, action: str) -> None:
         self.webhooks.labels(kind, provider, action).inc()
+
+    def set_leader(self, leading: bool) -> None:
+        self.leader.set(1 if leading else 0)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

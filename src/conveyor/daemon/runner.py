@@ -6,11 +6,17 @@ the sync loop and the automation loop (see ``runner_state``), and serves the HTT
 uvicorn in the same event loop, on a socket bound here (port 0 picks a free port; the bound
 address is :attr:`Daemon.address`). :func:`run_daemon` runs it until SIGTERM or SIGINT.
 
+With ``--leader-election`` the loops run only while this process holds the Lease (see
+``conveyor.daemon.leader``); the API is served all along, and answers writes with 503 while
+the process follows. The election talks to the apiserver through a client of its own, whose
+retries end before the renew deadline and which a large sync cannot keep busy.
+
 Shutdown, in order: stop accepting HTTP requests and let those in flight finish (up to
 ``GRACE_SECONDS``); cancel the loops (a sync cut short is safe: objects are recorded in the
 inventory before they are created); let the job queues finish the git writes already started
-(a commit is never left half-pushed); close the clients. uvicorn's own signal handling is
-switched off so that these steps, not uvicorn, decide when the process ends.
+(a commit is never left half-pushed); release the Lease, so that a follower takes over at once;
+close the clients. uvicorn's own signal handling is switched off so that these steps, not
+uvicorn, decide when the process ends.
 
 State directory layout::
 
@@ -35,23 +41,26 @@ import uvicorn
 from fastapi import FastAPI
 
 from conveyor.adapters.git import SshAuth
-from conveyor.adapters.kube import KubeClient
+from conveyor.adapters.kube import KubeClient, LeaseClient, RetryPolicy
 from conveyor.adapters.notify import Notifier
 from conveyor.adapters.store import HistoryStore, MetadataCache
 from conveyor.daemon.automation import AutomationTarget
 from conveyor.daemon.automation_setup import commit_settings, registry_client
 from conveyor.daemon.git_source import GitSource
 from conveyor.daemon.jobs import RepoJobQueues
+from conveyor.daemon.leader import LeaderElection
 from conveyor.daemon.metrics import DaemonMetrics
 from conveyor.daemon.releases import ReleaseManager
 from conveyor.daemon.runner_identity import IdentityError, public_key_of
 from conveyor.daemon.runner_setup import (
     API_TOKEN_FILE,
+    LeaseSetup,
     SecretReader,
     SetupError,
     api_token,
     automation_config,
     git_remote,
+    lease_setup,
     notification_targets,
     signature_trust,
     webhook_secrets,
@@ -85,6 +94,8 @@ class Daemon:
     state: DaemonState
     address: ListenAddress
     token: str
+    election: LeaderElection | None = None
+    """None without ``--leader-election``: this process always leads."""
 
     def __repr__(self) -> str:
         return f"Daemon({self.state!r}, address={self.address})"
@@ -120,10 +131,17 @@ class Daemon:
         targets = notification_targets(settings, reader)
         trust = signature_trust(settings)
         config = automation_config(settings) if settings.automation else None
+        lease = lease_setup(settings, environ)
         metrics = DaemonMetrics()
         async with AsyncExitStack() as stack:
             kube = await KubeClient.connect(settings.kubeconfig, context=settings.kube_context)
             stack.push_async_callback(kube.close)
+            # Entered before the job queues, so left after them: the lease is released only
+            # once the git writes already started are pushed.
+            election = (
+                await _election(lease, settings, stack=stack, metrics=metrics) if lease else None
+            )
+            metrics.set_leader(election is None)
             notifier = await stack.enter_async_context(Notifier(targets))
             queues = RepoJobQueues()
             stack.push_async_callback(queues.close)
@@ -186,13 +204,18 @@ class Daemon:
                 registry=automation.registry if automation else None,
                 cache=automation.cache if automation else None,
             )
-            app = create_app(state=state, token=token, webhook_secrets=secrets)
+            app = create_app(
+                state=state,
+                token=token,
+                webhook_secrets=secrets,
+                leadership=election.status if election is not None else None,
+            )
             listener = _bind(settings.listen)
             stack.callback(listener.close)
             host, port = listener.getsockname()[:2]
-            daemon = cls(state, ListenAddress(host, port), token)
+            daemon = cls(state, ListenAddress(host, port), token, election)
             # Entered loops first, so left server first: requests in flight still see the loops.
-            async with _looping(state), _serving(app, listener):
+            async with _looping(state, election), _serving(app, listener):
                 log.info(
                     "conveyor daemon serving on %s for %s", daemon.url, state.source.description
                 )
@@ -272,13 +295,51 @@ async def _serving(app: FastAPI, listener: socket.socket) -> AsyncIterator[None]
         await task
 
 
+async def _election(
+    lease: LeaseSetup, settings: DaemonSettings, *, stack: AsyncExitStack, metrics: DaemonMetrics
+) -> LeaderElection:
+    timings = lease.timings
+    retry = RetryPolicy(
+        deadline=timings.renew_deadline,
+        first_delay=0.1,
+        max_delay=timings.retry_period,
+        request_timeout=timings.renew_deadline,
+    )
+    kube = await KubeClient.connect(
+        settings.kubeconfig, context=settings.kube_context, retry=retry, concurrency=2
+    )
+    stack.push_async_callback(kube.close)
+    election = LeaderElection(
+        LeaseClient(kube, namespace=lease.namespace, name=lease.name),
+        identity=lease.identity,
+        timings=timings,
+        metrics=metrics,
+    )
+    stack.push_async_callback(election.release)
+    log.info("leader election on lease %s as %s", election.lease_name, lease.identity)
+    return election
+
+
 @asynccontextmanager
-async def _looping(state: DaemonState) -> AsyncIterator[None]:
+async def _looping(state: DaemonState, election: LeaderElection | None) -> AsyncIterator[None]:
+    if election is None:
+        task = asyncio.create_task(_run_loops(state), name="loops")
+    else:
+        task = asyncio.create_task(election.run(lambda: _run_loops(state)), name="election")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def _run_loops(state: DaemonState) -> None:
+    """The leader's work: the sync loop and the automation loop, until cancelled."""
     tasks = [asyncio.create_task(state.sync_loop.run(), name="sync loop")]
     if state.automation_loop is not None:
         tasks.append(asyncio.create_task(state.automation_loop.run(), name="automation loop"))
     try:
-        yield
+        await asyncio.gather(*tasks)
     finally:
         for task in tasks:
             task.cancel()

@@ -2,7 +2,8 @@
 
 This is where the references to secrets are followed (environment variables read, files
 opened) and where the settings meet the adapters: the git remote and its credentials, the
-signature trust, the automation config, webhook secrets, notification targets, the API token.
+signature trust, the automation config, webhook secrets, notification targets, the API token,
+and the defaults of leader election that depend on where the daemon runs.
 Every failure is a :class:`SetupError` whose message names the setting to fix and never holds a
 secret value. Secret values read here are handed to ``on_secret`` (the log redactor).
 """
@@ -11,7 +12,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from conveyor.adapters.git import (
@@ -35,6 +38,7 @@ from conveyor.adapters.notify import (
 )
 from conveyor.core.config import AutomationConfig, ConfigError, parse_config_text
 from conveyor.core.events import GitProvider, ImageProvider
+from conveyor.core.leader import LeaderTimings
 from conveyor.core.webhooks_verify import WebhookSecrets
 from conveyor.daemon.runner_identity import IdentityError, ensure_identity
 from conveyor.daemon.settings import DaemonSettings
@@ -42,11 +46,14 @@ from conveyor.daemon.settings_sources import NotificationSpec, SecretSource, Web
 
 __all__ = [
     "API_TOKEN_FILE",
+    "DEFAULT_LEASE_NAMESPACE",
+    "LeaseSetup",
     "SecretReader",
     "SetupError",
     "api_token",
     "automation_config",
     "git_remote",
+    "lease_setup",
     "notification_targets",
     "signature_trust",
     "ssh_key_path",
@@ -54,6 +61,9 @@ __all__ = [
 ]
 
 API_TOKEN_FILE = "api-token"
+DEFAULT_LEASE_NAMESPACE = "conveyor-system"
+# Mounted into every pod that has a service account token: the pod's own namespace.
+SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 
 class SetupError(Exception):
@@ -195,6 +205,44 @@ def webhook_secrets(settings: DaemonSettings, reader: SecretReader) -> WebhookSe
     git = {p: s for p in GitProvider if (s := pick("git", p.value)) is not None}
     image = {p: s for p in ImageProvider if (s := pick("image", p.value)) is not None}
     return WebhookSecrets(git=git, image=image)
+
+
+@dataclass(frozen=True)
+class LeaseSetup:
+    """Where the election's Lease is and who this replica is in it."""
+
+    namespace: str
+    name: str
+    identity: str
+    timings: LeaderTimings
+
+
+def lease_setup(
+    settings: DaemonSettings,
+    environ: Mapping[str, str],
+    *,
+    namespace_file: Path = SERVICE_ACCOUNT_NAMESPACE,
+) -> LeaseSetup | None:
+    """The Lease of ``--leader-election`` with its defaults filled in (None when it is off):
+    the namespace is the pod's own (``POD_NAMESPACE`` from the downward API, or the service
+    account's), else ``conveyor-system``; the identity is ``<hostname>_<pid>``."""
+    spec = settings.leader_election
+    if spec is None:
+        return None
+    namespace = spec.namespace or environ.get("POD_NAMESPACE", "").strip()
+    if not namespace:
+        try:
+            namespace = namespace_file.read_text(encoding="utf-8").strip()
+        except OSError:
+            namespace = ""  # not in a pod
+    # The pid tells apart two daemons on one machine; in a pod the hostname is the pod's name.
+    identity = spec.identity or f"{socket.gethostname()}_{os.getpid()}"
+    return LeaseSetup(
+        namespace=namespace or DEFAULT_LEASE_NAMESPACE,
+        name=spec.lease_name(settings.sync_name),
+        identity=identity,
+        timings=spec.timings,
+    )
 
 
 def notification_targets(settings: DaemonSettings, reader: SecretReader) -> list[Target]:

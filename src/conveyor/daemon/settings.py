@@ -23,6 +23,7 @@ The file (every key optional)::
     scanInterval: 5m
     listen: 0.0.0.0:8080
     apiTokenFile: /etc/conveyor/api-token
+    leaderElection: true                      # replicas elect one leader (see settings_sources)
     automationConfig: /etc/conveyor/automation.yaml
     webhooks:                                 # see settings_sources
       - {provider: image/generic, secretEnv: CI_WEBHOOK_SECRET}
@@ -42,9 +43,11 @@ import yaml
 
 from conveyor.core.config_reader import ConfigProblem, kind_of
 from conveyor.daemon.settings_sources import (
+    LeaderElectionSpec,
     NotificationSpec,
     SecretSource,
     WebhookSecretSpec,
+    read_leader_election,
     read_notifications,
     read_webhook_secrets,
 )
@@ -142,6 +145,13 @@ _OPTION_KINDS: tuple[tuple[str, Kind], ...] = (
     ("webhook_secret_file", "path"),
     ("log_level", "level"),
     ("log_format", "format"),
+    ("leader_election", "bool"),
+    ("leader_election_name", "text"),
+    ("leader_election_namespace", "text"),
+    ("leader_election_identity", "text"),
+    ("lease_duration", "seconds"),
+    ("lease_renew_deadline", "seconds"),
+    ("lease_retry_period", "seconds"),
 )
 OPTIONS: tuple[Option, ...] = tuple(_option(name, kind) for name, kind in _OPTION_KINDS)
 _BY_NAME = {option.name: option for option in OPTIONS}
@@ -182,6 +192,8 @@ class DaemonSettings:
     notifications: tuple[NotificationSpec, ...] = ()
     log_level: str = "info"
     log_format: LogFormat = "json"
+    leader_election: LeaderElectionSpec | None = None
+    """None: this process always does the leader's work (one replica only)."""
 
     @property
     def identity_dir(self) -> Path:
@@ -273,6 +285,7 @@ def parse_settings(
         webhook_secrets.append(WebhookSecretSpec("*", SecretSource(env=WEBHOOK_SECRET_ENV)))
     notifications = read_notifications(data.get("notifications"), file_name, problems)
     api_token = _api_token(values.pop("api_token_file", None), environ)
+    leader_election = read_leader_election(values, where=_where, problems=problems)
     values.setdefault("state_dir", home / ".cache" / "conveyor" / "daemon")
     _check(values, problems)
     if problems:
@@ -282,6 +295,7 @@ def parse_settings(
         api_token=api_token,
         webhook_secrets=tuple(webhook_secrets),
         notifications=notifications,
+        leader_election=leader_election,
     )
 
 

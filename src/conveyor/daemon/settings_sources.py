@@ -1,4 +1,4 @@
-"""The parts of the settings file that name secrets: webhook secrets and notification targets.
+"""The settings that are more than one plain value: secrets, notifications, leader election.
 
 A secret is always given by reference, as the name of an environment variable (``...Env``) or
 a file (``...File``), never inline; :class:`SecretSource` is that reference. Reading these
@@ -23,31 +23,53 @@ quotes a value::
 Types are ``slack``, ``teams``, ``discord``, ``apprise`` (their URLs carry tokens, so only
 ``urlEnv``/``urlFile``), ``json`` (``url`` may be written out) and ``email``. Events are those
 of :class:`~conveyor.adapters.notify.NotificationEvent`; none listed means all of them.
+
+Leader election is a group of plain options (``leaderElection``, ``leaderElectionName``,
+``leaderElectionNamespace``, ``leaderElectionIdentity``, ``leaseDuration``,
+``leaseRenewDeadline``, ``leaseRetryPeriod``, or their flags and variables) that
+:func:`read_leader_election` turns into one :class:`LeaderElectionSpec`, checking that the
+durations keep a leader's work from overlapping its successor's (see ``conveyor.core.leader``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from conveyor.adapters.notify import NotificationEvent
 from conveyor.core.config_reader import ConfigProblem, kind_of
 from conveyor.core.events import GitProvider, ImageProvider
+from conveyor.core.leader import LeaderTimings
 
 __all__ = [
+    "LEADER_ELECTION_OPTIONS",
     "NOTIFICATION_TYPES",
+    "LeaderElectionSpec",
     "NotificationSpec",
     "SecretSource",
     "WebhookSecretSpec",
+    "read_leader_election",
     "read_notifications",
     "read_webhook_secrets",
 ]
 
 NOTIFICATION_TYPES = ("slack", "teams", "discord", "apprise", "json", "email")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# A Lease's name is a DNS subdomain, its namespace a DNS label.
+_LEASE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+LEADER_ELECTION_OPTIONS = (
+    "leader_election",
+    "leader_election_name",
+    "leader_election_namespace",
+    "leader_election_identity",
+    "lease_duration",
+    "lease_renew_deadline",
+    "lease_retry_period",
+)
 _EMAIL_KEYS = {"smtpHost", "smtpPort", "security", "sender", "recipients", "username"}
 
 
@@ -96,6 +118,57 @@ class NotificationSpec:
     """json: the HMAC key for ``X-Conveyor-Signature``; email: the SMTP password."""
     email: Mapping[str, Any] | None = None
     """email: smtpHost, smtpPort, security, sender, recipients, username as written."""
+
+
+@dataclass(frozen=True)
+class LeaderElectionSpec:
+    """Leader election as configured; the runner fills in the defaults that need the machine."""
+
+    timings: LeaderTimings = field(default_factory=LeaderTimings)
+    name: str | None = None
+    """The Lease's name. None: ``conveyor-leader-<sync name>``."""
+    namespace: str | None = None
+    """None: the namespace of the pod conveyor runs in, else ``conveyor-system``."""
+    identity: str | None = None
+    """None: ``<hostname>_<pid>`` (in a pod, the hostname is the pod's name)."""
+
+    def lease_name(self, sync_name: str) -> str:
+        return self.name or f"conveyor-leader-{sync_name}"
+
+
+def read_leader_election(
+    values: dict[str, Any], *, where: Callable[[str], str], problems: list[ConfigProblem]
+) -> LeaderElectionSpec | None:
+    """Take the leader-election options out of ``values`` (as parsed, by option name) and make
+    the spec: None when ``leader_election`` is not on. ``where`` names an option in problems."""
+    given = {name: values.pop(name) for name in LEADER_ELECTION_OPTIONS if name in values}
+    if not given.pop("leader_election", False):
+        return None
+    name, namespace = given.get("leader_election_name"), given.get("leader_election_namespace")
+    if name is not None and not _LEASE_NAME.match(name):
+        problems.append(
+            ConfigProblem(where("leader_election_name"), "expected a lowercase DNS name")
+        )
+    if namespace is not None and not _NAMESPACE.match(namespace):
+        problems.append(
+            ConfigProblem(where("leader_election_namespace"), "expected a namespace name")
+        )
+    defaults = LeaderTimings()
+    try:
+        timings = LeaderTimings(
+            lease_duration=given.get("lease_duration", defaults.lease_duration),
+            renew_deadline=given.get("lease_renew_deadline", defaults.renew_deadline),
+            retry_period=given.get("lease_retry_period", defaults.retry_period),
+        )
+    except ValueError as e:
+        problems.append(ConfigProblem(where("lease_duration"), str(e)))
+        timings = defaults
+    return LeaderElectionSpec(
+        timings=timings,
+        name=name,
+        namespace=namespace,
+        identity=given.get("leader_election_identity"),
+    )
 
 
 def read_webhook_secrets(

@@ -2,14 +2,16 @@
 
 ``KubeClient.connect(kubeconfig)`` gives a client that resolves any ``apiVersion``/``kind``
 through discovery and offers server-side apply (field manager ``conveyor``, forced, optionally
-dry-run), get, list, delete, and waiting for CRDs to be Established.
+dry-run), get, list, delete, and waiting for CRDs to be Established. ``LeaseClient`` reads and
+conditionally writes the Lease a leader election runs on.
 
 Errors::
 
     KubeError                 anything from this adapter (also: a kubeconfig that will not load)
     ├── ApiUnavailable        unreachable, or 5xx/429, until the retry deadline
     ├── Rejected              the apiserver said no; .status, .reason, .message (its words)
-    │   └── NotFound          404
+    │   ├── NotFound          404
+    │   └── LeaseConflict     the Lease was written by someone else since it was read (409)
     ├── UnknownKind           discovery knows no such kind (missing CRD?)
     └── WaitTimeout           a CRD did not become Established in time
 """
@@ -24,12 +26,16 @@ from conveyor.adapters.kube.errors import (
     UnknownKind,
     WaitTimeout,
 )
+from conveyor.adapters.kube.lease import LeaseClient, LeaseConflict, LeaseState
 
 __all__ = [
     "FIELD_MANAGER",
     "ApiUnavailable",
     "KubeClient",
     "KubeError",
+    "LeaseClient",
+    "LeaseConflict",
+    "LeaseState",
     "NotFound",
     "Rejected",
     "ResourceInfo",
