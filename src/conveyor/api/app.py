@@ -36,7 +36,6 @@ from typing import Any, Protocol
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
-from pydantic import Field
 
 from conveyor import __version__
 from conveyor.adapters.git import GitError
@@ -49,11 +48,11 @@ from conveyor.api.models import (
     AutomationModel,
     HealthModel,
     IdentityModel,
+    ReadinessModel,
     SyncMarkerModel,
     automation_model,
     marker_model,
 )
-from conveyor.api.models import ReadinessModel as _WorkReadinessModel
 from conveyor.api.releases import release_router
 from conveyor.api.webhooks import webhook_router
 from conveyor.core.events import GitPushEvent, ImagePushEvent
@@ -76,15 +75,6 @@ _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # A session is not a write: a follower's dashboard can be logged into, and shows its reads.
 _SESSION_ROUTES = frozenset({f"{UI_PREFIX}/login", f"{UI_PREFIX}/logout"})
-
-
-# Named like its base on purpose: the spec's schema stays ``ReadinessModel``, with two more
-# optional fields (the base, in ``models``, knows nothing of leader election).
-class ReadinessModel(_WorkReadinessModel):
-    leader: bool | None = Field(
-        None, description="This replica holds the Lease (absent without leader election)."
-    )
-    leaderIdentity: str | None = Field(None, description="Who holds the Lease, as last read.")
 
 
 class DaemonControl(Protocol):

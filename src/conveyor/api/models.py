@@ -39,6 +39,12 @@ class ReadinessModel(BaseModel):
     gitFetched: bool = Field(description="The config repo's branch was fetched at least once.")
     clusterReachable: bool = Field(description="The apiserver answered the last request.")
     problems: list[str] = Field(description="What keeps the daemon from being ready.")
+    leader: bool | None = Field(
+        default=None, description="This replica holds the Lease (absent without leader election)."
+    )
+    leaderIdentity: str | None = Field(
+        default=None, description="Who holds the Lease, as last read."
+    )
 
 
 class DriftModel(BaseModel):

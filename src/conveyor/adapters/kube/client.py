@@ -207,6 +207,12 @@ class KubeClient:
     async def _get_path(self, path: str) -> dict[str, Any]:
         return await self._request("GET", path)
 
+    async def send_json(self, method: str, path: str, *, body: Any = None) -> dict[str, Any]:
+        """One plain JSON request (``POST`` create, ``PUT`` replace with a resourceVersion) with
+        this client's retries and error translation, for what server-side apply cannot say:
+        "create only" and "replace only if unchanged" (the Lease of leader election)."""
+        return await self._request(method, path, body=body)
+
     async def _request(
         self,
         method: str,

@@ -90,9 +90,7 @@ class LeaseClient:
 
     async def _call(self, method: str, path: str, *, body: Any = None) -> dict[str, Any]:
         try:
-            # The client's transport (retries, error translation) is shared within the adapter;
-            # KubeClient's public verbs are server-side apply, which has no create-only mode.
-            return await self._kube._request(method, path, body=body)
+            return await self._kube.send_json(method, path, body=body)
         except NotFound:
             raise
         except Rejected as e:
