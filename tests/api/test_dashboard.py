@@ -97,7 +97,9 @@ class StandInReleases:
 
     async def release(self, request):
         self.calls.append(("release", request))
-        plan = plan_release(self.located(), request.selector, image=request.image, now=NOW)
+        plan = plan_release(
+            self.located(), request.selector, image=request.image, force=request.force, now=NOW
+        )
         commit = self._commit(apply_release(self.files, plan.edits)) if plan.edits else None
         if commit is not None:
             self._record(HistoryKind.RELEASE, request, plan.workload_ids, commit, plan.changes)
@@ -110,6 +112,8 @@ class StandInReleases:
             self.located(),
             request.selector,
             request.action,
+            container=request.container,
+            pattern=request.pattern,
             user=request.user,
             message=request.message,
         )
@@ -281,6 +285,7 @@ ACTIONS = [
     ("/ui/workloads/release", {"workload": WEB, "image": "registry.example.com/shop/web:1.2.4"}),
     ("/ui/workloads/rollback", {"workload": WEB}),
     ("/ui/workloads/policy", {"workload": WEB, "action": "lock", "message": "incident"}),
+    ("/ui/workloads/tag-policy", {"workload": WEB, "container": "app", "pattern": "newest"}),
     ("/ui/logout", {}),
 ]
 
@@ -386,7 +391,7 @@ def test_the_workloads_page_shows_images_live_images_and_policies(client, sessio
     assert "registry.example.com/shop/web:1.2.3" in page.text
     assert "registry.example.com/shop/web:1.2.2" in page.text  # what the cluster runs
     assert "semver:~1.2" in page.text and "automated" in page.text
-    for action in ("release", "rollback", "policy"):
+    for action in ("release", "rollback", "policy", "tag-policy"):
         assert f'action="/ui/workloads/{action}"' in page.text
 
 
@@ -446,6 +451,114 @@ def test_a_locked_workload_refuses_a_release_with_a_visible_message(client, daem
     assert kind == "error"
     assert "Not released: shop:deployment/web: locked (incident 42)" in text
     assert "registry.example.com/shop/web:1.2.4" not in daemon.releases.files["apps/web.yaml"]
+
+
+def test_a_forced_release_goes_past_the_lock_and_says_it_was_forced(client, daemon, session):
+    lock = {"csrf": session, "workload": WEB, "action": "lock", "message": "incident 42"}
+    client.post("/ui/workloads/policy", data=lock)
+    page = client.post(
+        "/ui/workloads/release",
+        data={
+            "csrf": session,
+            "workload": WEB,
+            "image": "registry.example.com/shop/web:1.3.0",  # outside semver:~1.2 as well
+            "message": "hotfix",
+            "force": "true",
+        },
+    )
+    kind, text = flash_of(page)
+    assert kind == "ok" and text.startswith("Force-released in commit 000000000000:")
+    assert "registry.example.com/shop/web:1.3.0" in daemon.releases.files["apps/web.yaml"]
+    [_, (_, request)] = daemon.releases.calls
+    assert (request.force, request.user, request.message) == (True, "alice", "hotfix")
+    assert "hotfix" in client.get("/ui/history?workload=shop:deployment/web").text
+
+
+def test_an_unticked_force_box_is_an_ordinary_release(client, daemon, session):
+    page = client.get("/ui/workloads")
+    assert re.search(r'<input type="checkbox" name="force" value="true">', page.text)
+    client.post(
+        "/ui/workloads/release",
+        data={"csrf": session, "workload": WEB, "image": "registry.example.com/shop/web:1.2.4"},
+    )
+    [(_, request)] = daemon.releases.calls
+    assert request.force is False
+
+
+def test_a_tag_policy_set_through_the_form_is_committed_and_shown(client, daemon, session):
+    form = 'action="/ui/workloads/tag-policy"[^>]*data-container="app"'
+    assert re.search(form, client.get("/ui/workloads").text), "one form per container"
+    response = client.post(
+        "/ui/workloads/tag-policy",
+        data={
+            "csrf": session,
+            "workload": WEB,
+            "container": "app",
+            "pattern": " glob:1.* ",
+            "message": "any 1.x",
+        },
+        follow_redirects=False,
+    )
+    assert (response.status_code, response.headers["location"]) == (
+        303,
+        "/ui/workloads#w-shop-deployment-web",
+    )
+    [(_, request)] = daemon.releases.calls
+    assert (request.action, request.container, request.pattern) == ("policy", "app", "glob:1.*")
+    assert (request.user, request.message, request.selector.ids) == ("alice", "any 1.x", (WEB,))
+    assert 'conveyor.dev/tag.app: "glob:1.*"' in daemon.releases.files["apps/web.yaml"]
+    page = client.get(response.headers["location"])
+    kind, text = flash_of(page)
+    assert kind == "ok" and text.startswith("Set in commit 000000000000:")
+    assert text.endswith("(tag policy of app: glob:1.*)")
+    assert 'name="pattern" value="glob:1.*"' in page.text
+    assert "semver:~1.2" not in daemon.releases.files["apps/web.yaml"]
+
+
+def test_an_empty_pattern_clears_the_tag_policy(client, daemon, session):
+    page = client.post(
+        "/ui/workloads/tag-policy",
+        data={"csrf": session, "workload": WEB, "container": "app", "pattern": "  "},
+    )
+    [(_, request)] = daemon.releases.calls
+    assert request.pattern is None
+    kind, text = flash_of(page)
+    assert kind == "ok" and text.startswith("Cleared in commit")
+    assert "conveyor.dev/tag.app" not in daemon.releases.files["apps/web.yaml"]
+    assert 'name="pattern" value=""' in page.text
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        ("semver:nope", "invalid semver range &#39;nope&#39;"),
+        ("bogus:1", "unknown policy; write semver:RANGE"),
+    ],
+)
+def test_a_bad_tag_policy_is_an_error_flash_with_the_reason(
+    client, daemon, session, pattern, reason
+):
+    before = dict(daemon.releases.files)
+    page = client.post(
+        "/ui/workloads/tag-policy",
+        data={"csrf": session, "workload": WEB, "container": "app", "pattern": pattern},
+    )
+    assert page.status_code == 200
+    kind, text = flash_of(page)
+    assert kind == "error" and text.startswith("Could not set the tag policy of app:")
+    assert reason in text
+    assert daemon.releases.files == before, "nothing is committed"
+
+
+def test_a_tag_policy_form_without_a_container_is_an_error_flash(client, daemon, session):
+    page = client.post(
+        "/ui/workloads/tag-policy",
+        data={"csrf": session, "workload": WEB, "container": " ", "pattern": "newest"},
+    )
+    kind, text = flash_of(page)
+    assert (page.status_code, kind) == (200, "error")
+    assert "names the container it is for" in text
+    assert daemon.releases.calls == []
 
 
 @pytest.mark.parametrize(("path", "form"), ACTIONS)

@@ -3,8 +3,9 @@
 
 A person logs in with the token, sees the workload and its image, releases a newly pushed tag
 through the form (the config repo gets the commit, the history page shows it), locks the
-workload, and sees the next release refused with a visible message. If chromium cannot be
-launched the test fails with the launch error; it is never skipped.
+workload, sees the next release refused with a visible message, forces it past the lock, and
+sets the container's tag policy (a bad pattern first, refused with the reason). If chromium
+cannot be launched the test fails with the launch error; it is never skipped.
 """
 
 import contextlib
@@ -146,7 +147,7 @@ def workload_form(page: Page, workload: str, action: str, *, policy: str | None 
     return form
 
 
-def test_log_in_release_a_pushed_tag_then_lock_and_see_a_release_refused(
+def test_log_in_release_lock_see_a_refusal_force_it_and_set_a_tag_policy(
     app, daemon_url, namespace, kube, registry_repo
 ):
     repo, image, push = app
@@ -199,6 +200,27 @@ def test_log_in_release_a_pushed_tag_then_lock_and_see_a_release_refused(
         expect(refusal).to_contain_text(f"Not released: {workload}: locked (incident 42)")
         expect(refusal).to_have_class("flash flash-error")
         assert head(repo.path) == locked, "a refused release makes no commit"
+
+        release = workload_form(page, workload, "release")
+        release.get_by_label("Image").fill(f"{image}:1.2.0")
+        release.get_by_label("Force past locks and tag filters").check()
+        release.get_by_role("button", name="Release").click()
+        forced = page.get_by_role("status")
+        expect(forced).to_contain_text("Force-released in commit", timeout=DEADLINE * 1000)
+        assert running_image(kube, namespace) == f"{image}:1.2.0"
+
+        policy = card.locator('form[action="/ui/workloads/tag-policy"][data-container="app"]')
+        policy.get_by_label("Tag policy of app").fill("semver:nope")
+        policy.get_by_role("button", name="Set").click()
+        bad = page.get_by_role("status")
+        expect(bad).to_contain_text("Could not set the tag policy of app")
+        expect(bad).to_have_class("flash flash-error")
+        policy.get_by_label("Tag policy of app").fill("semver:~1.2")
+        policy.get_by_role("button", name="Set").click()
+        expect(page.get_by_role("status")).to_contain_text("(tag policy of app: semver:~1.2)")
+        expect(policy.get_by_label("Tag policy of app")).to_have_value("semver:~1.2")
+        annotated = git("--git-dir", str(repo.path), "show", f"{head(repo.path)}:apps/web.yaml")
+        assert 'conveyor.dev/tag.app: "semver:~1.2"' in annotated
         assert TOKEN not in page.content()
 
 

@@ -4,9 +4,12 @@ Routes (each needs a session and the session's CSRF token in the ``csrf`` field;
 token: 403 and nothing is called)::
 
     POST /ui/sync                 fetch and apply now
-    POST /ui/workloads/release    workload, image (REPO:TAG), message
+    POST /ui/workloads/release    workload, image (REPO:TAG), message, force (past locks and
+                                  tag filters, as the API's ``force``)
     POST /ui/workloads/rollback   workload, message: back to the image before the last release
     POST /ui/workloads/policy     workload, action (lock, unlock, automate, deautomate), message
+    POST /ui/workloads/tag-policy workload, container, pattern (empty: clear it), message: the
+                                  same change as ``conveyor policy --tag CONTAINER=PATTERN``
 
 Each answers 303 back to the page, with a flash: what was committed, or why nothing was (a lock,
 a tag policy, a typo), or what failed below and what to check. The user recorded in the commit
@@ -122,6 +125,7 @@ def add_action_routes(router: APIRouter, context: ActionContext) -> None:
         workload: Text = "",
         image: Text = "",
         message: Text = "",
+        force: Annotated[bool, Form()] = False,
     ) -> Response:
         if not keys.csrf_matches(session, csrf):
             return context.forged(session)
@@ -132,10 +136,13 @@ def add_action_routes(router: APIRouter, context: ActionContext) -> None:
             request_ = ReleaseRequest(
                 _one(workload),
                 image=image.strip(),
+                force=force,
                 user=session.user,
                 message=message.strip(),
             )
-            return operation_flash(await manager.release(request_), action="released")
+            # The flash names a forced release as such: it went past a lock or a tag filter.
+            verb = "force-released" if force else "released"
+            return operation_flash(await manager.release(request_), action=verb)
 
         return await carry_out(
             request, what=f"release {image.strip()}", back=_back(workload), operation=run
@@ -183,6 +190,37 @@ def add_action_routes(router: APIRouter, context: ActionContext) -> None:
         return await carry_out(
             request, what=action or "change", back=_back(workload), operation=run
         )
+
+    @router.post("/workloads/tag-policy")
+    async def tag_policy(
+        request: Request,
+        session: SessionDep,
+        csrf: Csrf = "",
+        workload: Text = "",
+        container: Text = "",
+        pattern: Text = "",
+        message: Text = "",
+    ) -> Response:
+        if not keys.csrf_matches(session, csrf):
+            return context.forged(session)
+        name, wanted = container.strip(), pattern.strip() or None
+
+        async def run(manager: ReleaseManager) -> Flash:
+            # A pattern that does not parse is the manager's ReleaseError, shown as a flash.
+            request_ = PolicyRequest(
+                _one(workload),
+                "policy",
+                container=name,
+                pattern=wanted,
+                user=session.user,
+                message=message.strip(),
+            )
+            result = await manager.change_policy(request_)
+            done = operation_flash(result, action="set" if wanted else "cleared")
+            return Flash(done.kind, f"{done.text} (tag policy of {name}: {wanted or 'none'})")
+
+        what = f"set the tag policy of {name or 'the container'}"
+        return await carry_out(request, what=what, back=_back(workload), operation=run)
 
 
 def _one(workload: str) -> WorkloadSelector:
