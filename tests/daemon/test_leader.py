@@ -3,10 +3,12 @@
 The campaigns run in-process on a real Lease of the real apiserver (marked integration). Each
 campaign's "work" records when it starts and stops in one shared journal, so the tests check
 the property that matters: a leader's work has stopped before another's starts. The API part
-puts the app over the API tests' stand-in daemon with a leadership that says "follower".
+puts the app over the API tests' stand-in daemon with a leadership that says "follower". With
+``POD_NAME`` set, the campaigns also label (and unlabel) real Pods, which the API Service selects.
 """
 
 import asyncio
+import logging
 import os
 import socket
 import time
@@ -15,16 +17,17 @@ from pathlib import Path
 
 import pytest
 
-from conveyor.adapters.kube import KubeClient, LeaseClient, RetryPolicy
+from conveyor.adapters.kube import LEADER_LABEL, KubeClient, LeaseClient, RetryPolicy
 from conveyor.api.app import create_app
 from conveyor.core.leader import LeaderTimings
 from conveyor.core.webhooks_verify import WebhookSecrets
-from conveyor.daemon.leader import LeaderElection, LeaderStatus
+from conveyor.daemon.leader import LeaderElection, LeaderStatus, own_pod_label
 from conveyor.daemon.metrics import DaemonMetrics
 from conveyor.daemon.runner_setup import lease_setup
 from conveyor.daemon.runner_state import Readiness
 from conveyor.daemon.settings import SettingsError, parse_settings
 from tests.adapters.kube.tcp_proxy import TcpProxy
+from tests.adapters.kube.test_lease import create_pod, pod_metadata
 from tests.api.test_app import TOKEN, FakeDaemon, TestClient
 
 TIMINGS = LeaderTimings(lease_duration=3.0, renew_deadline=2.0, retry_period=0.3)
@@ -224,9 +227,9 @@ async def eventually(check, what):
         await asyncio.sleep(0.05)
 
 
-def campaign(kube, namespace, identity, *, metrics=None):
+def campaign(kube, namespace, identity, *, metrics=None, pod=None):
     lease = LeaseClient(kube, namespace=namespace, name=LEASE)
-    return LeaderElection(lease, identity=identity, timings=TIMINGS, metrics=metrics)
+    return LeaderElection(lease, identity=identity, timings=TIMINGS, metrics=metrics, pod=pod)
 
 
 async def stop(task):
@@ -339,3 +342,100 @@ async def test_a_leader_cut_off_from_the_apiserver_stops_before_the_other_takes_
             if running_b is not None:
                 await stop(running_b)
     assert journal[:3] == ["a started", "a stopped", "b started"]
+
+
+# -- the leader's label on its pod ------------------------------------------------------------
+
+
+def test_outside_a_pod_nothing_is_labelled_and_inside_the_downward_api_names_the_pod():
+    assert own_pod_label(object(), {"POD_NAMESPACE": "ops"}, namespace="ops") is None
+    label = own_pod_label(object(), {"POD_NAME": "conveyor-7f9-x2"}, namespace="ops")
+    assert (label.namespace, label.pod) == ("ops", "conveyor-7f9-x2")
+    environ = {"POD_NAME": "conveyor-7f9-x2", "POD_NAMESPACE": "conveyor-system"}
+    assert own_pod_label(object(), environ, namespace="ops").namespace == "conveyor-system"
+
+
+def leader_labelled(kube, namespace, pod):
+    return pod_metadata(kube, namespace, pod).get("labels", {}).get(LEADER_LABEL) == "true"
+
+
+def in_pod(client, namespace, pod):
+    environ = {"POD_NAME": pod, "POD_NAMESPACE": namespace}
+    return own_pod_label(client, environ, namespace=namespace)
+
+
+@pytest.mark.integration
+@pytest.mark.anyio
+async def test_the_leaders_pod_carries_the_label_and_it_moves_with_leadership(
+    testenv, namespace, kube
+):
+    create_pod(kube, namespace, "pod-a")
+    create_pod(kube, namespace, "pod-b")
+    journal = []
+    async with await KubeClient.connect(testenv.cluster.kubeconfig) as client:
+        a = campaign(client, namespace, "a", pod=in_pod(client, namespace, "pod-a"))
+        b = campaign(client, namespace, "b", pod=in_pod(client, namespace, "pod-b"))
+        work_b = Work("b", journal)
+        running_a = asyncio.create_task(a.run(Work("a", journal)))
+        await eventually(lambda: leader_labelled(kube, namespace, "pod-a"), "pod-a's label")
+        running_b = asyncio.create_task(b.run(work_b))
+        try:
+            await eventually(lambda: b.status().holder == "a", "b to follow a")
+            assert not leader_labelled(kube, namespace, "pod-b")
+
+            await stop(running_a)
+            await a.release()  # the shutdown of a's daemon takes the label off
+            assert not leader_labelled(kube, namespace, "pod-a")
+            await eventually(lambda: work_b.running, "b to take over")
+            await eventually(lambda: leader_labelled(kube, namespace, "pod-b"), "pod-b's label")
+        finally:
+            await stop(running_a)
+            await stop(running_b)
+
+
+@pytest.mark.integration
+@pytest.mark.anyio
+async def test_a_leader_that_loses_its_lease_takes_its_label_off(testenv, namespace, kube):
+    create_pod(kube, namespace, "pod-a")
+    async with await KubeClient.connect(testenv.cluster.kubeconfig) as client:
+        a = campaign(client, namespace, "a", pod=in_pod(client, namespace, "pod-a"))
+        running = asyncio.create_task(a.run(Work("a", [])))
+        try:
+            await eventually(lambda: leader_labelled(kube, namespace, "pod-a"), "pod-a's label")
+            path = f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{LEASE}"
+            lease = kube.get(path).json()
+            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            lease["spec"].update(
+                holderIdentity="intruder", leaseDurationSeconds=3600, renewTime=now
+            )
+            kube.put(path, json=lease).raise_for_status()
+            await eventually(lambda: not a.leading, "a to step down")
+            await eventually(
+                lambda: not leader_labelled(kube, namespace, "pod-a"), "pod-a's label to go"
+            )
+        finally:
+            await stop(running)
+
+
+@pytest.mark.integration
+@pytest.mark.anyio
+async def test_a_label_that_cannot_be_written_costs_no_leadership_and_is_retried(
+    testenv, namespace, kube, caplog
+):
+    caplog.set_level(logging.WARNING, logger="conveyor.daemon.leader")
+    async with await KubeClient.connect(testenv.cluster.kubeconfig) as client:
+        a = campaign(client, namespace, "a", pod=in_pod(client, namespace, "pod-late"))
+        running = asyncio.create_task(a.run(Work("a", [])))
+        try:
+            await eventually(lambda: a.leading, "a to lead")
+            await eventually(
+                lambda: any("leader label" in r.getMessage() for r in caplog.records),
+                "a warning about the label",
+            )
+            [warning] = [r for r in caplog.records if "leader label" in r.getMessage()]
+            assert "pod-late" in warning.getMessage() and "POD_NAME" in warning.getMessage()
+            create_pod(kube, namespace, "pod-late")  # e.g. RBAC fixed, or the pod now known
+            await eventually(lambda: leader_labelled(kube, namespace, "pod-late"), "the label")
+            assert a.leading and a.terms == 1
+        finally:
+            await stop(running)

@@ -3,8 +3,9 @@
 The build is accepted by a server-side dry-run apply (every object valid as the apiserver
 sees it), in both RBAC options. Then the RBAC objects are applied for real and ``kubectl auth
 can-i``, impersonating conveyor's service account, shows the scoped option grants what conveyor
-needs and nothing beyond: the Lease and its ConfigMaps in conveyor-system, Deployments in the
-team namespace, and not Secrets in kube-system nor writes in any other namespace.
+needs and nothing beyond: the Lease, its ConfigMaps and its own pods' labels in conveyor-system,
+Deployments in the team namespace, and not Secrets in kube-system nor writes in any other
+namespace.
 """
 
 import shutil
@@ -105,11 +106,24 @@ def test_the_deployment_runs_two_locked_down_replicas_with_leader_election(teste
     settings = yaml.safe_load(the(found, "ConfigMap", "conveyor-settings")["data"]["conveyor.yaml"])
     assert settings["stateDir"] == state["mountPath"]
     assert settings["leaderElection"] is True
-    service = the(found, "Service", "conveyor")
+    downward = {
+        e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"]
+        for e in container["env"]
+        if "fieldRef" in e.get("valueFrom", {})
+    }
+    assert downward == {"POD_NAME": "metadata.name", "POD_NAMESPACE": "metadata.namespace"}
     labels = deployment["spec"]["template"]["metadata"]["labels"]
-    assert service["spec"]["selector"].items() <= labels.items()
-    [port] = service["spec"]["ports"]
-    assert port["targetPort"] in {p["name"] for p in container["ports"]}
+    # The API Service reaches the pod the leader labelled; conveyor-all reaches every replica.
+    api = the(found, "Service", "conveyor")["spec"]
+    leader = {"conveyor.dev/leader": "true"}
+    assert api["selector"].items() - leader.items() <= labels.items()
+    assert leader.items() <= api["selector"].items()
+    assert "conveyor.dev/leader" not in labels, "the leader's pod is labelled at run time"
+    every = the(found, "Service", "conveyor-all")["spec"]
+    assert every["selector"].items() <= labels.items()
+    for service in (api, every):
+        [port] = service["ports"]
+        assert port["targetPort"] in {p["name"] for p in container["ports"]}
 
 
 def test_both_rbac_options_pass_a_server_side_dry_run(testenv, namespaces, tmp_path):
@@ -163,6 +177,8 @@ GRANTED = [
     ("update", "leases.coordination.k8s.io", "conveyor-system"),
     ("patch", "configmaps", "conveyor-system"),
     ("get", "configmaps", "conveyor-system"),
+    ("get", "pods", "conveyor-system"),  # the leader's label on its own pod
+    ("patch", "pods", "conveyor-system"),
     ("create", "deployments.apps", TEAM_NAMESPACE),
     ("patch", "deployments.apps", TEAM_NAMESPACE),
     ("delete", "deployments.apps", TEAM_NAMESPACE),
@@ -177,6 +193,10 @@ REFUSED = [
     ("create", "deployments.apps", "default"),
     ("update", "leases.coordination.k8s.io", "kube-system"),
     ("delete", "leases.coordination.k8s.io", "conveyor-system"),
+    ("delete", "pods", "conveyor-system"),
+    ("create", "pods", "conveyor-system"),
+    ("patch", "pods", TEAM_NAMESPACE),
+    ("patch", "pods", "kube-system"),
     ("create", "namespaces", "default"),
     ("create", "clusterrolebindings.rbac.authorization.k8s.io", "default"),
     ("patch", "rolebindings.rbac.authorization.k8s.io", TEAM_NAMESPACE),

@@ -18,21 +18,37 @@ campaign starts again, as a follower.
 
 :meth:`LeaderElection.release` (at shutdown, after the job queues drained) clears the holder so
 that a follower takes over at its next read instead of waiting out the lease.
+
+In a pod (``POD_NAME`` from the downward API, see :func:`own_pod_label`) the leader also labels
+its Pod ``conveyor.dev/leader: "true"``, and the API Service selects that label, so writes and
+webhooks reach the leader. The label follows ``leading`` from a task of its own, never from the
+renewal: a label that cannot be written is logged and tried again every retry period, and never
+costs leadership. While it is stale (the old leader could not take it off, or the new one could
+not put it on yet) some requests reach a follower, which answers writes with 503 and
+Retry-After, as without the label. A follower takes the label off when it starts, in case its
+pod's previous container led.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import random
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from conveyor.adapters.kube import KubeError, LeaseConflict, LeaseState
+from conveyor.adapters.kube import (
+    KubeClient,
+    KubeError,
+    LeaderPodLabel,
+    LeaseConflict,
+    LeaseState,
+)
 from conveyor.core.leader import (
     Decision,
     Instant,
@@ -47,7 +63,14 @@ from conveyor.core.leader import (
 from conveyor.daemon.metrics import DaemonMetrics
 from conveyor.daemon.runner_state import Readiness
 
-__all__ = ["LeaderElection", "LeaderStatus", "LeaseStore", "system_clock"]
+__all__ = [
+    "LeaderElection",
+    "LeaderStatus",
+    "LeaseStore",
+    "PodLabel",
+    "own_pod_label",
+    "system_clock",
+]
 
 log = logging.getLogger("conveyor.daemon.leader")
 
@@ -66,6 +89,24 @@ class LeaseStore(Protocol):
     async def create(self, record: LeaseRecord) -> LeaseState: ...
 
     async def update(self, record: LeaseRecord, *, resource_version: str) -> LeaseState: ...
+
+
+class PodLabel(Protocol):
+    """The leader's label on its own Pod (``conveyor.adapters.kube.LeaderPodLabel``)."""
+
+    async def mark(self, *, leading: bool) -> None: ...
+
+
+def own_pod_label(
+    kube: KubeClient, environ: Mapping[str, str], *, namespace: str
+) -> LeaderPodLabel | None:
+    """The label of this process's Pod, named by the downward API's ``POD_NAME`` (in
+    ``POD_NAMESPACE``, else ``namespace``); None outside a pod, where there is nothing to label."""
+    pod = environ.get("POD_NAME", "").strip()
+    if not pod:
+        return None
+    pod_namespace = environ.get("POD_NAMESPACE", "").strip() or namespace
+    return LeaderPodLabel(kube, namespace=pod_namespace, pod=pod)
 
 
 @dataclass(frozen=True)
@@ -112,8 +153,14 @@ class LeaderElection:
         timings: LeaderTimings,
         metrics: DaemonMetrics | None = None,
         clock: Callable[[], Instant] = system_clock,
+        pod: PodLabel | None = None,
     ) -> None:
         self._lease = lease
+        self._pod = pod
+        self._pod_marked: bool | None = None
+        """Whether the Pod carries the leader label, as last written (None: not known)."""
+        self._pod_problem = ""
+        self._leading_changed = asyncio.Event()
         self.identity = identity
         self.timings = timings
         self._metrics = metrics
@@ -148,6 +195,26 @@ class LeaderElection:
     async def run(self, lead: Callable[[], Coroutine[object, object, None]]) -> None:
         """Campaign, lead while holding the lease, follow otherwise; until cancelled."""
         self._set_leading(False)
+        labelling = None
+        if self._pod is not None:
+            labelling = asyncio.create_task(self._keep_pod_label(), name="leader label")
+        try:
+            await self._campaign(lead)
+        finally:
+            if labelling is not None:
+                labelling.cancel()
+                await asyncio.gather(labelling, return_exceptions=True)
+
+    async def release(self) -> None:
+        """Give the lease up if this process still holds it, and take the leader label off its
+        Pod if it may be there (best effort; at shutdown, after :meth:`run` was cancelled)."""
+        await self._release_lease()
+        self._set_leading(False)
+        await self._label_pod()
+
+    # -- the campaign ---------------------------------------------------------------------
+
+    async def _campaign(self, lead: Callable[[], Coroutine[object, object, None]]) -> None:
         while True:
             await self._until_leading()
             work = asyncio.create_task(lead(), name="leader work")
@@ -159,8 +226,7 @@ class LeaderElection:
                 # Work that fails at once would otherwise be restarted in a tight loop.
                 await asyncio.sleep(self.timings.retry_period)
 
-    async def release(self) -> None:
-        """Give the lease up if this process still holds it (best effort; at shutdown)."""
+    async def _release_lease(self) -> None:
         held, self._held = self._held, None
         if held is None or held.record.holder != self.identity:
             return
@@ -174,8 +240,6 @@ class LeaderElection:
             log.warning("releasing lease %s failed; it expires on its own: %s", self.lease_name, e)
         else:
             log.info("released lease %s", self.lease_name)
-
-    # -- the campaign ---------------------------------------------------------------------
 
     async def _until_leading(self) -> None:
         while await self._attempt() is not _Attempt.HELD:
@@ -282,7 +346,43 @@ class LeaderElection:
             log.warning("%s", problem)
         self._reachable, self._problem = False, problem
 
+    # -- the Pod's label -------------------------------------------------------------------
+
+    async def _keep_pod_label(self) -> None:
+        """Bring the label in line with ``leading`` whenever that changes, and again every
+        retry period while the last attempt failed."""
+        while True:
+            # Cleared before reading ``leading``: a change while the patch runs is not missed.
+            self._leading_changed.clear()
+            await self._label_pod()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.timings.retry_period):
+                    await self._leading_changed.wait()
+
+    async def _label_pod(self) -> None:
+        leading = self.leading
+        if self._pod is None or self._pod_marked == leading:
+            return
+        try:
+            async with asyncio.timeout(self.timings.renew_deadline):
+                await self._pod.mark(leading=leading)
+        except (KubeError, TimeoutError) as e:
+            self._pod_marked = None
+            problem = str(e) or f"no answer within {self.timings.renew_deadline:.1f} s"
+            if problem != self._pod_problem:  # once, not at every retry
+                log.warning(
+                    "could not %s the leader label of %s; trying again: %s",
+                    "set" if leading else "remove",
+                    self._pod,
+                    problem,
+                )
+            self._pod_problem = problem
+            return
+        self._pod_marked, self._pod_problem = leading, ""
+        log.info("%s the leader label of %s", "set" if leading else "removed", self._pod)
+
     def _set_leading(self, leading: bool) -> None:
         self.leading = leading
+        self._leading_changed.set()
         if self._metrics is not None:
             self._metrics.set_leader(leading)

@@ -48,7 +48,7 @@ from conveyor.daemon.automation import AutomationTarget
 from conveyor.daemon.automation_setup import commit_settings, registry_client
 from conveyor.daemon.git_source import GitSource
 from conveyor.daemon.jobs import RepoJobQueues
-from conveyor.daemon.leader import LeaderElection
+from conveyor.daemon.leader import LeaderElection, own_pod_label
 from conveyor.daemon.metrics import DaemonMetrics
 from conveyor.daemon.releases import ReleaseManager
 from conveyor.daemon.runner_identity import IdentityError, public_key_of
@@ -139,7 +139,9 @@ class Daemon:
             # Entered before the job queues, so left after them: the lease is released only
             # once the git writes already started are pushed.
             election = (
-                await _election(lease, settings, stack=stack, metrics=metrics) if lease else None
+                await _election(lease, settings, environ, stack=stack, metrics=metrics)
+                if lease
+                else None
             )
             metrics.set_leader(election is None)
             notifier = await stack.enter_async_context(Notifier(targets))
@@ -296,7 +298,12 @@ async def _serving(app: FastAPI, listener: socket.socket) -> AsyncIterator[None]
 
 
 async def _election(
-    lease: LeaseSetup, settings: DaemonSettings, *, stack: AsyncExitStack, metrics: DaemonMetrics
+    lease: LeaseSetup,
+    settings: DaemonSettings,
+    environ: Mapping[str, str],
+    *,
+    stack: AsyncExitStack,
+    metrics: DaemonMetrics,
 ) -> LeaderElection:
     timings = lease.timings
     retry = RetryPolicy(
@@ -314,6 +321,8 @@ async def _election(
         identity=lease.identity,
         timings=timings,
         metrics=metrics,
+        # In a pod the leader labels it, for the Service that sends writes to the leader.
+        pod=own_pod_label(kube, environ, namespace=lease.namespace),
     )
     stack.push_async_callback(election.release)
     log.info("leader election on lease %s as %s", election.lease_name, lease.identity)

@@ -1,10 +1,18 @@
-"""The Lease adapter against the real apiserver: round trips and optimistic concurrency."""
+"""The Lease adapter against the real apiserver: round trips and optimistic concurrency; and the
+leader's label on its own Pod."""
 
 from datetime import UTC, datetime
 
 import pytest
 
-from conveyor.adapters.kube import KubeClient, LeaseClient, LeaseConflict
+from conveyor.adapters.kube import (
+    LEADER_LABEL,
+    KubeClient,
+    LeaderPodLabel,
+    LeaseClient,
+    LeaseConflict,
+    NotFound,
+)
 from conveyor.core.leader import LeaseRecord
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
@@ -88,3 +96,50 @@ async def test_a_lease_written_by_another_tool_reads_with_defaults(testenv, name
     assert found is not None
     assert found.record == LeaseRecord(holder="kube-controller_abc")
     assert found.resource_version
+
+
+def create_pod(kube, namespace, name):
+    """A Pod to label (it need not run: labels are metadata)."""
+    body = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/name": "conveyor"}},
+        "spec": {
+            "automountServiceAccountToken": False,
+            "containers": [{"name": "conveyor", "image": "conveyor:dev"}],
+        },
+    }
+    kube.post(f"/api/v1/namespaces/{namespace}/pods", json=body).raise_for_status()
+
+
+def pod_metadata(kube, namespace, name):
+    found = kube.get(f"/api/v1/namespaces/{namespace}/pods/{name}")
+    found.raise_for_status()
+    return found.json()["metadata"]
+
+
+async def test_the_leader_label_is_set_and_removed_leaving_the_pods_other_labels(
+    testenv, namespace, kube
+):
+    create_pod(kube, namespace, "conveyor-a")
+    async with await KubeClient.connect(testenv.cluster.kubeconfig) as client:
+        label = LeaderPodLabel(client, namespace=namespace, pod="conveyor-a")
+        await label.mark(leading=True)
+        metadata = pod_metadata(kube, namespace, "conveyor-a")
+        assert metadata["labels"] == {"app.kubernetes.io/name": "conveyor", LEADER_LABEL: "true"}
+        managers = {entry["manager"] for entry in metadata["managedFields"]}
+        assert "conveyor-leader-election" in managers
+
+        await label.mark(leading=False)
+        await label.mark(leading=False)  # taking off a label that is not there is no error
+        labels = pod_metadata(kube, namespace, "conveyor-a")["labels"]
+        assert labels == {"app.kubernetes.io/name": "conveyor"}
+
+
+async def test_labelling_a_missing_pod_says_where_the_pods_name_comes_from(testenv, namespace):
+    async with await KubeClient.connect(testenv.cluster.kubeconfig) as client:
+        label = LeaderPodLabel(client, namespace=namespace, pod="no-such-pod")
+        with pytest.raises(NotFound) as raised:
+            await label.mark(leading=True)
+    assert f"{namespace}/no-such-pod" in str(raised.value)
+    assert "POD_NAME" in str(raised.value)

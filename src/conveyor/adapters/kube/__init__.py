@@ -3,7 +3,8 @@
 ``KubeClient.connect(kubeconfig)`` gives a client that resolves any ``apiVersion``/``kind``
 through discovery and offers server-side apply (field manager ``conveyor``, forced, optionally
 dry-run), get, list, delete, and waiting for CRDs to be Established. ``LeaseClient`` reads and
-conditionally writes the Lease a leader election runs on.
+conditionally writes the Lease a leader election runs on; ``LeaderPodLabel`` marks the leader's
+own Pod for the Service that sends writes to it.
 
 Errors::
 
@@ -26,13 +27,21 @@ from conveyor.adapters.kube.errors import (
     UnknownKind,
     WaitTimeout,
 )
-from conveyor.adapters.kube.lease import LeaseClient, LeaseConflict, LeaseState
+from conveyor.adapters.kube.lease import (
+    LEADER_LABEL,
+    LeaderPodLabel,
+    LeaseClient,
+    LeaseConflict,
+    LeaseState,
+)
 
 __all__ = [
     "FIELD_MANAGER",
+    "LEADER_LABEL",
     "ApiUnavailable",
     "KubeClient",
     "KubeError",
+    "LeaderPodLabel",
     "LeaseClient",
     "LeaseConflict",
     "LeaseState",

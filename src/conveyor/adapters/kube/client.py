@@ -36,6 +36,7 @@ from conveyor.adapters.kube.errors import (
 
 FIELD_MANAGER = "conveyor"
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
+MERGE_PATCH_CONTENT_TYPE = "application/merge-patch+json"
 METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 _TRANSIENT = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, asyncio.TimeoutError)
 
@@ -212,6 +213,20 @@ class KubeClient:
         this client's retries and error translation, for what server-side apply cannot say:
         "create only" and "replace only if unchanged" (the Lease of leader election)."""
         return await self._request(method, path, body=body)
+
+    async def merge_patch(
+        self, path: str, patch: Mapping[str, Any], *, field_manager: str
+    ) -> dict[str, Any]:
+        """A JSON merge patch (RFC 7386: ``None`` removes a key) of the object at ``path``,
+        recorded under ``field_manager``: for one small edit of an object conveyor does not
+        own, such as the leader's label on its own Pod, with no apply configuration to keep."""
+        return await self._request(
+            "PATCH",
+            path,
+            query=[("fieldManager", field_manager)],
+            body=patch,
+            content_type=MERGE_PATCH_CONTENT_TYPE,
+        )
 
     async def _request(
         self,

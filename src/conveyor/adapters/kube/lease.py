@@ -11,22 +11,31 @@ Requests go through :class:`~conveyor.adapters.kube.KubeClient`'s transport, so 
 failures are retried until *that client's* ``RetryPolicy`` deadline: give the election a client
 of its own whose deadline is below the renew deadline (a renewal that is retried past it is
 worth nothing), which also keeps renewals from queueing behind a large sync's requests.
+
+:class:`LeaderPodLabel` marks the leader's own Pod with ``conveyor.dev/leader: "true"`` (and
+takes the mark off again), so that a Service selecting the label sends writes to the leader.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from conveyor.adapters.kube.client import KubeClient
 from conveyor.adapters.kube.errors import NotFound, Rejected
 from conveyor.core.leader import LeaseRecord
 
-__all__ = ["LeaseClient", "LeaseConflict", "LeaseState"]
+__all__ = ["LEADER_LABEL", "LeaderPodLabel", "LeaseClient", "LeaseConflict", "LeaseState"]
 
 _API_VERSION = "coordination.k8s.io/v1"
 _MANAGED_BY = {"app.kubernetes.io/managed-by": "conveyor"}
+
+LEADER_LABEL: Final = "conveyor.dev/leader"
+"""The label on the leader's Pod (value ``"true"``) that the API Service selects."""
+# Its own field manager, so that managedFields show who set the label, apart from the
+# ``conveyor`` manager of everything a sync applies.
+_LABEL_MANAGER = "conveyor-leader-election"
 
 
 class LeaseConflict(Rejected):
@@ -122,6 +131,40 @@ class LeaseClient:
             "metadata": {"name": self.name, "namespace": self.namespace, "labels": _MANAGED_BY},
             "spec": spec,
         }
+
+
+class LeaderPodLabel:
+    """Sets or removes :data:`LEADER_LABEL` on the Pod ``namespace/pod`` (a JSON merge patch
+    that touches that one label and nothing else of the Pod)."""
+
+    def __init__(self, kube: KubeClient, *, namespace: str, pod: str) -> None:
+        self._kube = kube
+        self.namespace = namespace
+        self.pod = pod
+
+    def __repr__(self) -> str:
+        return f"LeaderPodLabel(pod {self.namespace}/{self.pod})"
+
+    async def mark(self, *, leading: bool) -> None:
+        """Label the Pod as the leader's, or take the label off (also when it was not there)."""
+        patch = {"metadata": {"labels": {LEADER_LABEL: "true" if leading else None}}}
+        path = f"/api/v1/namespaces/{self.namespace}/pods/{self.pod}"
+        try:
+            await self._kube.merge_patch(path, patch, field_manager=_LABEL_MANAGER)
+        except NotFound as e:
+            raise NotFound(
+                f"{self}: {e.message}; check that POD_NAME and POD_NAMESPACE come from the"
+                " downward API (deploy/deployment.yaml)"
+            ) from e
+        except Rejected as e:
+            if e.status != 403:
+                raise
+            raise Rejected(
+                f"{self}: {e.message}; check that conveyor's service account may get and patch"
+                f" pods in {self.namespace} (deploy/rbac-conveyor-system.yaml)",
+                status=e.status,
+                reason=e.reason,
+            ) from e
 
 
 def _state_of(lease: dict[str, Any]) -> LeaseState:
