@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conveyor.cli.main import app
-from conveyor.cli.verbs_output import print_operation
+from conveyor.cli.verbs_output import print_operation, print_workloads
 
 # Nothing listens here; a verb that got as far as a request would say "cannot reach".
 NOWHERE = ["--url", "http://127.0.0.1:9", "--token", "t"]
@@ -90,3 +90,28 @@ def test_an_applied_operation_or_an_older_daemons_answer_has_no_such_line(capsys
     print_operation(answer, output="table")
     out = capsys.readouterr().out
     assert "committed" in out and "NOT APPLIED" not in out
+
+
+def test_list_workloads_shows_the_policy_exclude_and_min_age_of_a_container(capsys):
+    container = {
+        "name": "app",
+        "image": "registry.invalid/web:1.0.0",
+        "liveImage": None,
+        "init": False,
+        "policy": "semver:~1",
+        "exclude": "*-rc*",
+        "minAge": "1h",
+    }
+    workload = {
+        "id": "shop:deployment/web",
+        "path": "web.yaml",
+        "containers": [{"name": "sidecar", "image": "proxy:1", "liveImage": None}, container],
+        "automated": True,
+        "locked": False,
+        "lockReason": None,
+        "lockedBy": None,
+        "inCluster": False,
+    }
+    print_workloads([workload], output="table")
+    out = " ".join(capsys.readouterr().out.split())
+    assert "policy semver:~1, exclude *-rc*, min-age 1h" in out

@@ -102,3 +102,16 @@ def test_health_per_workload():
     assert not health.healthy and health.reason == "0 of 1 available"
     [missing] = workload_health({located.id: ref}, {})
     assert missing.status == "Missing"
+
+
+def test_a_workload_view_shows_the_exclude_and_min_age_that_apply_per_container():
+    files = {
+        "web.yaml": deployment(
+            "web",
+            annotations={"conveyor.dev/exclude": "*-rc*", "conveyor.dev/min-age.app": "1h"},
+        )
+    }
+    [container] = WorkloadView.of(one(files, WEB), None).containers
+    assert (container.exclude, container.min_age) == ("*-rc*", "1h")
+    plain = WorkloadView.of(one({"web.yaml": deployment("web")}, WEB), None).containers[0]
+    assert (plain.exclude, plain.min_age) == (None, None)

@@ -95,6 +95,12 @@ class ContainerModel(BaseModel):
     liveImage: str | None = Field(description="What the cluster runs; null when not deployed.")
     init: bool
     policy: str | None = Field(description="The container's tag policy annotation, if any.")
+    exclude: str | None = Field(
+        default=None, description="Globs of tags never chosen (conveyor.dev/exclude), if any."
+    )
+    minAge: str | None = Field(
+        default=None, description="Minimum image age to choose a tag (conveyor.dev/min-age)."
+    )
 
 
 class WorkloadModel(BaseModel):
@@ -184,7 +190,13 @@ def workload_model(view: WorkloadView) -> WorkloadModel:
         path=view.path,
         containers=[
             ContainerModel(
-                name=c.name, image=c.image, liveImage=c.live_image, init=c.init, policy=c.policy
+                name=c.name,
+                image=c.image,
+                liveImage=c.live_image,
+                init=c.init,
+                policy=c.policy,
+                exclude=c.exclude,
+                minAge=c.min_age,
             )
             for c in view.containers
         ],

@@ -57,7 +57,12 @@ def print_workloads(workloads: Sequence[Mapping[str, Any]], *, output: str) -> N
 
 
 def _policy(container: Mapping[str, Any]) -> str:
-    return f"policy {container['policy']}" if container.get("policy") else ""
+    words = [
+        f"policy {container['policy']}" if container.get("policy") else "",
+        f"exclude {container['exclude']}" if container.get("exclude") else "",
+        f"min-age {container['minAge']}" if container.get("minAge") else "",
+    ]
+    return ", ".join(w for w in words if w)
 
 
 def print_images(

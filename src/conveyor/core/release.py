@@ -232,6 +232,8 @@ class ContainerView:
     live_image: str | None  # what the cluster runs; None when not deployed
     init: bool = False
     policy: str | None = None  # the raw tag policy annotation value
+    exclude: str | None = None  # the conveyor.dev/exclude value that applies, as written
+    min_age: str | None = None  # the conveyor.dev/min-age value that applies, as written
 
 
 @dataclass(frozen=True)
@@ -261,6 +263,8 @@ class WorkloadView:
                 live_image=(live_images or {}).get(c.name),
                 init=c.init,
                 policy=p.policy if (p := settings.tag_policy(c.name)) else None,
+                exclude=e.value if (e := settings.candidate_rule("exclude", c.name)) else None,
+                min_age=m.value if (m := settings.candidate_rule("min-age", c.name)) else None,
             )
             for c in located.workload.containers
         )
