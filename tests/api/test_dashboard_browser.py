@@ -9,18 +9,14 @@ cannot be launched the test fails with the launch error; it is never skipped.
 """
 
 import contextlib
-import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from conveyor.testing.demo import running_image
 from conveyor.testing.gitserver import git
+from tests.daemon.daemon_process import daemon_argv, running_daemon
+from tests.daemon.polling import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +29,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-DEADLINE = 90.0  # seconds, for the daemon's first sync and for a release's rollout
+DEADLINE = 90.0  # seconds, for a release's rollout
 USER = "browser-test"
 
 
@@ -74,24 +70,6 @@ def launched_browser():
             browser.close()
 
 
-def wait_until(check, what):
-    deadline = time.monotonic() + DEADLINE
-    while not (found := check()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what}")
-        time.sleep(0.2)
-    return found
-
-
-def served_url(log_path, process):
-    if process.poll() is not None:
-        pytest.fail(f"the daemon exited with {process.returncode}:\n{log_path.read_text()}")
-    for line in log_path.read_text().splitlines():
-        if "conveyor daemon serving on " in line:
-            return json.loads(line)["event"].split("serving on ", 1)[1].split()[0]
-    return None
-
-
 @pytest.fixture
 def app(testenv, config_repo, registry_repo, namespace, pusher, tmp_path):
     """The image (pushed as 1.0.0) and a config repo deploying it; not automated, so only the
@@ -111,28 +89,26 @@ def daemon_url(testenv, kube, app, namespace, tmp_path):
     repo, image, _ = app
     token_file = tmp_path / "api-token"
     token_file.write_text(TOKEN + "\n")
-    argv = [
-        sys.executable, "-m", "conveyor", "daemon",
-        "--repo", repo.ssh_url,
-        "--ssh-key", str(testenv.git.deploy_key), "--known-hosts", str(testenv.git.known_hosts),
-        "--kubeconfig", str(testenv.cluster.kubeconfig), "--state-dir", str(tmp_path / "state"),
-        "--sync-name", namespace, "--sync-interval", "300s", "--scan-interval", "300s",
-        "--health-timeout", "60s",
-        "--insecure-registries", testenv.registries["anonymous"].host,
-        "--api-token-file", str(token_file), "--listen", "127.0.0.1:0",
-    ]  # fmt: skip
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")}
-    log_path = tmp_path / "daemon.log"
-    with log_path.open("w") as log:
-        daemon = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=environ)
-    try:
-        url = wait_until(lambda: served_url(log_path, daemon), "the daemon to serve")
+    argv = daemon_argv(
+        {
+            "repo": repo.ssh_url,
+            "ssh-key": testenv.git.deploy_key,
+            "known-hosts": testenv.git.known_hosts,
+            "kubeconfig": testenv.cluster.kubeconfig,
+            "state-dir": tmp_path / "state",
+            "sync-name": namespace,
+            "sync-interval": "300s",
+            "scan-interval": "300s",
+            "health-timeout": "60s",
+            "insecure-registries": testenv.registries["anonymous"].host,
+            "api-token-file": token_file,
+            "listen": "127.0.0.1:0",
+        }
+    )
+    with running_daemon(argv, tmp_path / "daemon.log") as daemon:
         wait_until(lambda: running_image(kube, namespace) == f"{image}:1.0.0", "the first sync")
-        yield url
-    finally:
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(timeout=60)
-    assert TOKEN not in log_path.read_text(), "the token never reaches the logs"
+        yield daemon.url
+    assert TOKEN not in daemon.log_text(), "the token never reaches the logs"
 
 
 def head(bare):

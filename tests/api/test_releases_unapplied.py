@@ -16,11 +16,15 @@ from typer.testing import CliRunner
 from conveyor.api.auth import bearer_token_check
 from conveyor.api.releases import release_router
 from conveyor.cli.main import app as cli_app
-from conveyor.daemon.sync_state import STATE_NAMESPACE, state_object_name
-from conveyor.testing.fixtures import unique_name
 from conveyor.testing.procs import free_port
-from tests.daemon.git_commits import WorkClone, allowed_signers, ssh_signing_key
-from tests.daemon.release_repo import WEB_IMAGE, RepoReader, live_image, write_seed
+from tests.daemon.git_commits import allowed_signers, ssh_signing_key
+from tests.daemon.release_repo import (
+    WEB_IMAGE,
+    RepoReader,
+    live_image,
+    signed_config_repo,
+    target_fixture,
+)
 from tests.daemon.test_releases_unapplied import verifying_manager
 
 pytestmark = pytest.mark.integration
@@ -28,13 +32,7 @@ pytestmark = pytest.mark.integration
 TOKEN = "unapplied-api-token"
 NEW_WEB = "registry.invalid/app:1.1.0"
 
-
-@pytest.fixture
-def target(kube):
-    name = unique_name("notapplied")
-    yield name
-    kube.delete(f"/api/v1/namespaces/{name}")
-    kube.delete(f"/api/v1/namespaces/{STATE_NAMESPACE}/configmaps/{state_object_name(name)}")
+target = target_fixture("notapplied")
 
 
 @pytest.fixture
@@ -45,11 +43,7 @@ def release_key(tmp_path):
 @pytest.fixture
 def repo(config_repo, tmp_path, target, release_key):
     """The seed with a signed commit on top, so the verifying daemon applies it at first."""
-    repo = config_repo(write_seed(tmp_path / "seed", target))
-    clone = WorkClone(str(repo.path), tmp_path / "clone")
-    clone.write("README.md", "# config repo, signed\n")
-    clone.commit_and_push("Sign the head", signing_key=release_key)
-    return repo
+    return signed_config_repo(config_repo, tmp_path, target, signing_key=release_key)
 
 
 @pytest.fixture

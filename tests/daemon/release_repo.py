@@ -1,22 +1,29 @@
-"""A seeded config repo and a ReleaseManager on it, for the release manager's integration tests."""
+"""A seeded config repo and a ReleaseManager on it, for the release manager's integration tests:
+the seed (plain, adopting out-of-band changes, or signed), a unique target namespace cleaned up
+after the test, the manager, and readers of the bare repo and of the live Deployments."""
 
 from __future__ import annotations
 
 import contextlib
+import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import yaml
 
-from conveyor.adapters.git import Remote, SshAuth
+from conveyor.adapters.git import CommitSettings, Remote, SignatureTrust, SshAuth
 from conveyor.adapters.kube import KubeClient
 from conveyor.adapters.store import HistoryStore
 from conveyor.daemon.git_source import GitSource
 from conveyor.daemon.jobs import RepoJobQueues
 from conveyor.daemon.releases import ReleaseManager
 from conveyor.daemon.sync import SyncSettings
+from conveyor.daemon.sync_state import STATE_NAMESPACE, state_object_name
+from conveyor.testing.fixtures import unique_name
 from conveyor.testing.gitserver import git
+from tests.daemon.git_commits import WorkClone
 
 WEB_IMAGE = "registry.invalid/app:1.0.0"
 API_IMAGE = "registry.invalid/api:2.0.0"
@@ -61,6 +68,44 @@ def write_seed(root: Path, namespace: str) -> Path:
     return root
 
 
+def write_adopting_seed(root: Path, namespace: str) -> Path:
+    """The seed, with ``web`` annotated to adopt out-of-band changes (``api`` keeps the default,
+    revert)."""
+    write_seed(root, namespace)
+    web = root / "apps" / "web.yaml"
+    marker = f"  namespace: {namespace}\n"
+    web.write_text(
+        web.read_text().replace(
+            marker, marker + "  annotations:\n    conveyor.dev/out-of-band: adopt\n", 1
+        )
+    )
+    return root
+
+
+def signed_config_repo(config_repo, root: Path, namespace: str, *, signing_key: Path):
+    """The seed with a commit signed by ``signing_key`` on top, so a sync that verifies
+    signatures applies it."""
+    repo = config_repo(write_seed(root / "seed", namespace))
+    clone = WorkClone(str(repo.path), root / "clone")
+    clone.write("README.md", "# config repo, signed\n")
+    clone.commit_and_push("Sign the head", signing_key=signing_key)
+    return repo
+
+
+def target_fixture(prefix: str):
+    """A ``target`` fixture: a unique name starting with ``prefix``, used as the namespace and
+    the sync name; the namespace and the sync's state object are deleted after the test."""
+
+    @pytest.fixture
+    def target(kube):
+        name = unique_name(prefix)
+        yield name
+        kube.delete(f"/api/v1/namespaces/{name}")
+        kube.delete(f"/api/v1/namespaces/{STATE_NAMESPACE}/configmaps/{state_object_name(name)}")
+
+    return target
+
+
 @dataclass
 class RepoReader:
     """Reads the bare repo on the git server directly (the truth the tests check)."""
@@ -94,10 +139,19 @@ class RepoReader:
 
 @contextlib.asynccontextmanager
 async def release_manager(
-    testenv, repo, state_dir: Path, *, sync_name: str, health_timeout: float = 60.0
+    testenv,
+    repo,
+    state_dir: Path,
+    *,
+    sync_name: str,
+    health_timeout: float = 60.0,
+    trust: SignatureTrust | None = None,
+    commit: CommitSettings | None = None,
 ) -> AsyncIterator[ReleaseManager]:
+    """The manager on ``repo``; ``trust`` turns signature verification on, ``commit`` says how
+    conveyor's own commits are made (signed, for one)."""
     auth = SshAuth(testenv.git.deploy_key, testenv.git.known_hosts)
-    source = GitSource(Remote.parse(repo.ssh_url, auth=auth), state_dir=state_dir)
+    source = GitSource(Remote.parse(repo.ssh_url, auth=auth), state_dir=state_dir, trust=trust)
     async with (
         await KubeClient.connect(testenv.cluster.kubeconfig) as kube,
         await HistoryStore.open(state_dir / "history.sqlite") as history,
@@ -110,6 +164,7 @@ async def release_manager(
             history=history,
             sync_settings=SyncSettings(name=sync_name),
             health_timeout=health_timeout,
+            commit=commit,
         )
 
 
@@ -118,6 +173,25 @@ def live_image(kube, namespace: str, name: str) -> str | None:
     if response.status_code != 200:
         return None
     return response.json()["spec"]["template"]["spec"]["containers"][0]["image"]
+
+
+def kubectl_set_image(testenv, namespace: str, name: str, image: str) -> None:
+    """Change the ``app`` container's image the way a person at a terminal would."""
+    subprocess.run(
+        [
+            str(testenv.cluster.kubectl),
+            "--kubeconfig",
+            str(testenv.cluster.kubeconfig),
+            "--namespace",
+            namespace,
+            "set",
+            "image",
+            f"deployment/{name}",
+            f"app={image}",
+        ],
+        check=True,
+        capture_output=True,
+    )
 
 
 def live_annotations(kube, namespace: str, name: str) -> dict[str, str]:

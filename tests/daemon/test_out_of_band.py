@@ -2,7 +2,6 @@
 Deployments, one annotated to adopt such changes; the pass then the sync adopt one and revert
 the other."""
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,15 +12,15 @@ from conveyor.core.release_history import HistoryKind, HistoryResult
 from conveyor.core.release_message import parse_operation_kind
 from conveyor.daemon.out_of_band import check_out_of_band
 from conveyor.daemon.releases_io import Decision, RepoView
-from conveyor.daemon.sync_state import STATE_NAMESPACE, state_object_name
-from conveyor.testing.fixtures import unique_name
 from tests.daemon.release_repo import (
     API_IMAGE,
     WEB_IMAGE,
     RepoReader,
+    kubectl_set_image,
     live_image,
     release_manager,
-    write_seed,
+    target_fixture,
+    write_adopting_seed,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
@@ -29,45 +28,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 KUBECTL_WEB = "registry.invalid/app:1.0.1-hotfix"
 KUBECTL_API = "registry.invalid/api:2.0.1-hotfix"
 
-
-@pytest.fixture
-def target(kube):
-    """A unique name used as the namespace and the sync name; both cleaned up."""
-    name = unique_name("oob")
-    yield name
-    kube.delete(f"/api/v1/namespaces/{name}")
-    kube.delete(f"/api/v1/namespaces/{STATE_NAMESPACE}/configmaps/{state_object_name(name)}")
+target = target_fixture("oob")
 
 
 @pytest.fixture
 def repo(config_repo, tmp_path, target):
-    seed = write_seed(tmp_path / "seed", target)
-    web = seed / "apps" / "web.yaml"
-    marker = f"  namespace: {target}\n"
-    web.write_text(
-        web.read_text().replace(
-            marker, marker + "  annotations:\n    conveyor.dev/out-of-band: adopt\n", 1
-        )
-    )
-    return config_repo(seed)
-
-
-def kubectl_set_image(testenv, namespace: str, name: str, image: str) -> None:
-    subprocess.run(
-        [
-            str(testenv.cluster.kubectl),
-            "--kubeconfig",
-            str(testenv.cluster.kubeconfig),
-            "--namespace",
-            namespace,
-            "set",
-            "image",
-            f"deployment/{name}",
-            f"app={image}",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    return config_repo(write_adopting_seed(tmp_path / "seed", target))
 
 
 async def test_adopt_writes_the_live_image_and_revert_lets_the_sync_put_it_back(

@@ -4,29 +4,21 @@ the refusal's reason (no health wait, no automatic rollback, no revert commit); 
 signing key for conveyor's commits the same release goes through. Policy changes (a lock here)
 whose sync is refused are recorded as failed the same way, saying the lock still holds in git."""
 
-import contextlib
-
 import pytest
 
-from conveyor.adapters.git import CommitSettings, Remote, SshAuth, SshSigningKey
-from conveyor.adapters.kube import KubeClient
-from conveyor.adapters.store import HistoryStore
+from conveyor.adapters.git import CommitSettings, SshSigningKey
 from conveyor.core.release import PolicyRequest, ReleaseRequest, WorkloadSelector
 from conveyor.core.release_history import HistoryKind, HistoryResult
 from conveyor.core.sync.record import Outcome
-from conveyor.daemon.git_source import GitSource
-from conveyor.daemon.jobs import RepoJobQueues
-from conveyor.daemon.releases import ReleaseManager
-from conveyor.daemon.sync import SyncSettings
-from conveyor.daemon.sync_state import STATE_NAMESPACE, state_object_name
-from conveyor.testing.fixtures import unique_name
-from tests.daemon.git_commits import WorkClone, allowed_signers, ssh_signing_key
+from tests.daemon.git_commits import allowed_signers, ssh_signing_key
 from tests.daemon.release_repo import (
     WEB_IMAGE,
     RepoReader,
     live_annotations,
     live_image,
-    write_seed,
+    release_manager,
+    signed_config_repo,
+    target_fixture,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
@@ -36,13 +28,7 @@ NEW_WEB = "registry.invalid/app:1.1.0"
 # the test's run time; the assertions are on results, never on time.
 HEALTH_TIMEOUT = 120.0
 
-
-@pytest.fixture
-def target(kube):
-    name = unique_name("unapplied")
-    yield name
-    kube.delete(f"/api/v1/namespaces/{name}")
-    kube.delete(f"/api/v1/namespaces/{STATE_NAMESPACE}/configmaps/{state_object_name(name)}")
+target = target_fixture("unapplied")
 
 
 @pytest.fixture
@@ -55,31 +41,19 @@ def signing(tmp_path):
 @pytest.fixture
 def signed_repo(config_repo, tmp_path, target, signing):
     """The seed, with a signed commit on top so the verifying sync applies it."""
-    repo = config_repo(write_seed(tmp_path / "seed", target))
-    clone = WorkClone(str(repo.path), tmp_path / "clone")
-    clone.write("README.md", "# config repo, signed\n")
-    clone.commit_and_push("Sign the head", signing_key=signing[0])
-    return repo
+    return signed_config_repo(config_repo, tmp_path, target, signing_key=signing[0])
 
 
-@contextlib.asynccontextmanager
-async def verifying_manager(testenv, repo, state_dir, *, sync_name, trust, commit=None):
-    auth = SshAuth(testenv.git.deploy_key, testenv.git.known_hosts)
-    source = GitSource(Remote.parse(repo.ssh_url, auth=auth), state_dir=state_dir, trust=trust)
-    async with (
-        await KubeClient.connect(testenv.cluster.kubeconfig) as kube,
-        await HistoryStore.open(state_dir / "history.sqlite") as history,
-        RepoJobQueues() as queues,
-    ):
-        yield ReleaseManager(
-            source=source,
-            queues=queues,
-            kube=kube,
-            history=history,
-            sync_settings=SyncSettings(name=sync_name),
-            health_timeout=HEALTH_TIMEOUT,
-            commit=commit,
-        )
+def verifying_manager(testenv, repo, state_dir, *, sync_name, trust, commit=None):
+    return release_manager(
+        testenv,
+        repo,
+        state_dir,
+        sync_name=sync_name,
+        health_timeout=HEALTH_TIMEOUT,
+        trust=trust,
+        commit=commit,
+    )
 
 
 async def test_a_release_the_sync_refuses_fails_at_once_and_is_not_rolled_back(

@@ -9,14 +9,13 @@ from conveyor.core.release_history import HistoryKind
 from conveyor.core.release_message import parse_operation_kind
 from conveyor.core.workload_settings import LOCKED_ANNOTATION, LOCKED_BY_ANNOTATION
 from conveyor.core.workloads import scan_manifest
-from conveyor.daemon.sync_state import STATE_NAMESPACE, state_object_name
-from conveyor.testing.fixtures import unique_name
 from tests.daemon.release_repo import (
     WEB_IMAGE,
     RepoReader,
     deployment_text,
     live_image,
     release_manager,
+    target_fixture,
     write_seed,
 )
 
@@ -28,13 +27,7 @@ AUTOMATION = """  annotations:
     conveyor.dev/tag.app: "semver:~1"
 """
 
-
-@pytest.fixture
-def target(kube):
-    name = unique_name("rollback")
-    yield name
-    kube.delete(f"/api/v1/namespaces/{name}")
-    kube.delete(f"/api/v1/namespaces/{STATE_NAMESPACE}/configmaps/{state_object_name(name)}")
+target = target_fixture("rollback")
 
 
 @pytest.fixture

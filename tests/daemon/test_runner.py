@@ -10,11 +10,6 @@
 
 import asyncio
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import httpx
 import pytest
@@ -28,12 +23,14 @@ from conveyor.daemon.settings import parse_settings
 from conveyor.testing.demo import running_image
 
 from .automation_repo import changed_lines, revisions, write_tree
+from .daemon_process import daemon_argv, running_daemon
+from .polling import eventually
 
 pytestmark = pytest.mark.integration
 
 TOKEN = "integration-api-token-0123"
 SECRET = "integration-webhook-secret-4567"
-DEADLINE = 90.0  # seconds; well under the 300 s intervals of the webhook test
+DEADLINE = 90.0  # seconds for a request; well under the 300 s intervals of the webhook test
 
 
 def manifest(namespace: str, image: str) -> str:
@@ -103,18 +100,6 @@ def signed_push(repository, tag, *, secret):
         CONVEYOR_SIGNATURE_HEADER: sign_body(secret, body),
     }
     return body, headers
-
-
-async def eventually(check, what):
-    """Poll ``check`` (a blocking call, run in a thread) until it returns something truthy."""
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        found = await asyncio.to_thread(check)
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what}")
-        await asyncio.sleep(0.2)
 
 
 @pytest.mark.anyio
@@ -200,16 +185,9 @@ def test_with_webhooks_off_a_push_is_released_by_polling_and_sigterm_stops_clean
     token_file = tmp_path / "api-token"
     token_file.write_text(TOKEN + "\n")
     given = flags(testenv, repo, tmp_path, namespace, interval="3s")
-    argv = [sys.executable, "-m", "conveyor", "daemon", "--api-token-file", str(token_file)]
-    for name, value in given.items():
-        for item in value if isinstance(value, list) else [value]:
-            argv += [f"--{name.replace('_', '-')}", str(item)]
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")}
-    log_path = tmp_path / "daemon.log"
-    with log_path.open("w") as log:
-        daemon = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=environ)
-    try:
-        url = asyncio.run(eventually(lambda: served_url(log_path, daemon), "the daemon to serve"))
+    argv = daemon_argv(given, "--api-token-file", str(token_file))
+    with running_daemon(argv, tmp_path / "daemon.log") as daemon:
+        url = daemon.url
         auth = {"Authorization": f"Bearer {TOKEN}"}
         assert (
             httpx.get(f"{url}/api/v1/status", headers={"Authorization": "Bearer x"}).status_code
@@ -226,25 +204,11 @@ def test_with_webhooks_off_a_push_is_released_by_polling_and_sigterm_stops_clean
         assert revisions(repo.path)[1:] == seeded
         head = revisions(repo.path)[0]
         assert asyncio.run(eventually(lambda: marker_at(url, auth, head), "the new marker"))
-    finally:
-        daemon.send_signal(signal.SIGTERM)
-        returncode = daemon.wait(timeout=60)
-    assert returncode == 0
-    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
-    events = [line["event"] for line in lines]
-    assert "signal received: shutting down" in events
-    assert TOKEN not in log_path.read_text()
+    assert daemon.process.returncode == 0
+    assert "signal received: shutting down" in daemon.events()
+    assert TOKEN not in daemon.log_text()
 
 
 def marker_at(url, auth, revision):
     status = httpx.get(f"{url}/api/v1/status", headers=auth).json()
     return status if status["revision"] == revision else None
-
-
-def served_url(log_path, process):
-    if process.poll() is not None:
-        pytest.fail(f"the daemon exited with {process.returncode}:\n{log_path.read_text()}")
-    for line in log_path.read_text().splitlines():
-        if "conveyor daemon serving on " in line:
-            return json.loads(line)["event"].split("serving on ", 1)[1].split()[0]
-    return None

@@ -3,67 +3,35 @@
 Against the real git server and control plane: exactly one becomes the leader (the Lease, the
 ``conveyor_leader`` gauge and ``/readyz`` agree on which), only it syncs (the follower counts no
 sync pass), and a write to the follower gets 503 naming the leader. After SIGTERM to the leader
-(which releases the Lease on its way out) the follower takes over and applies a commit pushed
-after the old leader stopped. Intervals are 300 s, so only the takeover can explain that sync.
+(which releases the Lease on its way out) the follower takes over and applies a commit the old
+leader never synced. Intervals are 300 s, so only the takeover can explain that sync.
 """
 
-import json
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 
 import httpx
 import pytest
 
 from .automation_repo import write_tree
+from .daemon_process import DaemonProcess, daemon_argv
 from .git_commits import WorkClone
+from .polling import wait_until
 from .sync_repo import configmap, dump
 
 pytestmark = pytest.mark.integration
 
 TOKEN = "leader-test-api-token-0123"
-PATIENCE = 90.0  # seconds: only a limit for giving up, never the thing tested
 LEASE = "conveyor-leader-replicas"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-def eventually(check, what):
-    deadline = time.monotonic() + PATIENCE
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what}")
-        time.sleep(0.2)
-
-
-class Replica:
+class Replica(DaemonProcess):
     """One daemon process, its log, and its API."""
 
     def __init__(self, identity, argv, log_path):
+        super().__init__([*argv, "--leader-election-identity", identity], log_path, name=identity)
         self.identity = identity
-        self.log_path = log_path
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")}
-        with log_path.open("w") as log:
-            self.process = subprocess.Popen(
-                [*argv, "--leader-election-identity", identity],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=environ,
-            )
-        self.url = eventually(self._served_url, f"{identity} to serve")
-
-    def _served_url(self):
-        if self.process.poll() is not None:
-            pytest.fail(f"{self.identity} exited:\n{self.log_path.read_text()}")
-        for line in self.log_path.read_text().splitlines():
-            if "conveyor daemon serving on " in line:
-                return json.loads(line)["event"].split("serving on ", 1)[1].split()[0]
-        return None
+        self.wait_until_serving()
 
     def readiness(self):
         return httpx.get(f"{self.url}/readyz")
@@ -76,11 +44,6 @@ class Replica:
 
     def syncs(self):
         return self.metric("conveyor_syncs_total", '{outcome="succeeded"}') or 0.0
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=60)
 
 
 def lease_holder(kube, namespace):
@@ -120,9 +83,7 @@ def replicas(testenv, tmp_path, config_repo, namespace):
             "lease-renew-deadline": "2500ms",
             "lease-retry-period": "500ms",
         }
-        argv = [sys.executable, "-m", "conveyor", "daemon", "--no-automation", "--leader-election"]
-        for flag, value in given.items():
-            argv += [f"--{flag}", str(value)]
+        argv = daemon_argv(given, "--no-automation", "--leader-election")
         replica = Replica(identity, argv, tmp_path / f"{identity}.log")
         started.append(replica)
         return replica
@@ -138,13 +99,13 @@ def test_one_replica_leads_the_other_serves_reads_and_takes_over_after_sigterm(
     repo, start = replicas
     replica_a, replica_b = start("replica-a"), start("replica-b")
     by_name = {"replica-a": replica_a, "replica-b": replica_b}
-    holder = eventually(lambda: lease_holder(kube, namespace), "a replica to take the lease")
+    holder = wait_until(lambda: lease_holder(kube, namespace), "a replica to take the lease")
     leader = by_name[holder]
     follower = replica_b if leader is replica_a else replica_a
 
     # The leader syncs the seeded repo; the follower is ready too, and says who leads.
-    assert eventually(lambda: applied_data(kube, namespace) == {"version": "1"}, "the sync")
-    ready = eventually(lambda: leader.readiness().is_success and leader.readiness(), "leader")
+    assert wait_until(lambda: applied_data(kube, namespace) == {"version": "1"}, "the sync")
+    ready = wait_until(lambda: leader.readiness().is_success and leader.readiness(), "leader")
     assert (ready.json()["leader"], ready.json()["leaderIdentity"]) == (True, holder)
     following = follower.readiness()
     assert following.status_code == 200, following.text
@@ -164,18 +125,21 @@ def test_one_replica_leads_the_other_serves_reads_and_takes_over_after_sigterm(
         "the token is checked before anything is said about the leader"
     )
 
-    assert leader.stop() == 0
+    # Pushed before the leader stops: the follower syncs as soon as it takes the lease, which
+    # can be before a push made after the stop lands. The old leader never syncs it (no poll
+    # within 300 s, no webhooks).
     clone = WorkClone(str(repo.path), tmp_path / "clone")
     clone.write("apps/settings.yaml", dump(configmap("settings", namespace, version="2")))
     clone.commit_and_push("settings: version 2")
+    assert leader.stop() == 0
 
-    eventually(lambda: lease_holder(kube, namespace) == follower.identity, "the takeover")
-    assert eventually(
+    wait_until(lambda: lease_holder(kube, namespace) == follower.identity, "the takeover")
+    assert wait_until(
         lambda: applied_data(kube, namespace) == {"version": "2"}, "the new leader's sync"
     )
-    assert eventually(lambda: follower.metric("conveyor_leader") == 1.0, "the gauge to say so")
+    assert wait_until(lambda: follower.metric("conveyor_leader") == 1.0, "the gauge to say so")
     assert follower.syncs() >= 1
-    taken = eventually(lambda: follower.readiness().is_success and follower.readiness(), "ready")
+    taken = wait_until(lambda: follower.readiness().is_success and follower.readiness(), "ready")
     assert (taken.json()["leader"], taken.json()["leaderIdentity"]) == (True, follower.identity)
-    events = [json.loads(line)["event"] for line in leader.log_path.read_text().splitlines()]
+    events = leader.events()
     assert any(event.startswith("released lease") for event in events), events[-10:]

@@ -8,8 +8,7 @@ out-of-band in the bare repo, the new image kept running.
 """
 
 import asyncio
-import subprocess
-import time
+from functools import partial
 
 import httpx
 import pytest
@@ -20,9 +19,16 @@ from conveyor.core.release_history import HistoryKind
 from conveyor.core.release_message import parse_operation_kind
 from conveyor.daemon.runner import Daemon
 from conveyor.daemon.settings import parse_settings
-from conveyor.daemon.sync_state import STATE_NAMESPACE, state_object_name
-from conveyor.testing.fixtures import unique_name
-from tests.daemon.release_repo import API_IMAGE, WEB_IMAGE, RepoReader, live_image, write_seed
+from tests.daemon import polling
+from tests.daemon.release_repo import (
+    API_IMAGE,
+    WEB_IMAGE,
+    RepoReader,
+    kubectl_set_image,
+    live_image,
+    target_fixture,
+    write_adopting_seed,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -30,59 +36,15 @@ TOKEN = "out-of-band-api-token-0123"
 KUBECTL_WEB = "registry.invalid/app:1.0.1-hotfix"
 KUBECTL_API = "registry.invalid/api:2.0.1-hotfix"
 DEADLINE = 60.0  # seconds to wait for the daemon to notice; many sync intervals
+eventually = partial(polling.eventually, patience=DEADLINE)
 
-
-@pytest.fixture
-def target(kube):
-    """A unique name used as the namespace and the sync name; both cleaned up."""
-    name = unique_name("oobd")
-    yield name
-    kube.delete(f"/api/v1/namespaces/{name}")
-    kube.delete(f"/api/v1/namespaces/{STATE_NAMESPACE}/configmaps/{state_object_name(name)}")
+target = target_fixture("oobd")
 
 
 @pytest.fixture
 def repo(config_repo, tmp_path, target):
     """``web`` adopts out-of-band changes, ``api`` has them reverted (the default)."""
-    seed = write_seed(tmp_path / "seed", target)
-    web = seed / "apps" / "web.yaml"
-    marker = f"  namespace: {target}\n"
-    web.write_text(
-        web.read_text().replace(
-            marker, marker + "  annotations:\n    conveyor.dev/out-of-band: adopt\n", 1
-        )
-    )
-    return config_repo(seed)
-
-
-def kubectl_set_image(testenv, namespace: str, name: str, image: str) -> None:
-    subprocess.run(
-        [
-            str(testenv.cluster.kubectl),
-            "--kubeconfig",
-            str(testenv.cluster.kubeconfig),
-            "--namespace",
-            namespace,
-            "set",
-            "image",
-            f"deployment/{name}",
-            f"app={image}",
-        ],
-        check=True,
-        capture_output=True,
-    )
-
-
-async def eventually(check, what):
-    """Poll ``check`` (a blocking call, run in a thread) until it returns something truthy."""
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        found = await asyncio.to_thread(check)
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what}")
-        await asyncio.sleep(0.2)
+    return config_repo(write_adopting_seed(tmp_path / "seed", target))
 
 
 def out_of_band_entries(url: str, workload: str) -> list[dict]:

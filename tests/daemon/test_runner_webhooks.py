@@ -8,7 +8,6 @@ which repositories a pass listed.
 
 import asyncio
 import json
-import time
 
 import httpx
 import pytest
@@ -20,6 +19,7 @@ from conveyor.daemon.settings import parse_settings
 from conveyor.testing.demo import running_image
 
 from .automation_repo import file_at, revisions, write_tree
+from .polling import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -28,7 +28,7 @@ SECRET = "webhooks-webhook-secret-4567"
 ENVIRON = {"CONVEYOR_API_TOKEN": TOKEN, "CONVEYOR_WEBHOOK_SECRET": SECRET}
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 APPS = ("web", "api", "worker")
-DEADLINE = 90.0  # seconds to wait for an outcome; far below the 300 s intervals
+DEADLINE = 90.0  # seconds for a request; far below the 300 s intervals
 
 
 def deployment(namespace: str, name: str, image: str) -> str:
@@ -101,18 +101,6 @@ def signed_push(repository, tag):
         CONVEYOR_SIGNATURE_HEADER: sign_body(SECRET, body),
     }
     return body, headers
-
-
-async def eventually(check, what):
-    """Poll ``check`` (blocking, run in a thread) until it returns something truthy."""
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        found = await asyncio.to_thread(check)
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what}")
-        await asyncio.sleep(0.2)
 
 
 def released(repo, images, tags):

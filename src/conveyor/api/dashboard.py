@@ -25,6 +25,7 @@ A data source that fails (the cluster, git, the store) is shown on the page that
 # dependencies, which are local to the router factory, as objects, not as names.
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
@@ -48,6 +49,7 @@ from conveyor.api.dashboard_session import (
 )
 from conveyor.api.models import ReadinessModel, automation_model, marker_model
 from conveyor.api.releases_models import history_model, workload_model
+from conveyor.daemon.releases import ReleaseManager
 from conveyor.daemon.runner_state import AutomationDisabled
 
 if TYPE_CHECKING:
@@ -160,16 +162,10 @@ def dashboard_router(*, state: "DaemonControl", token: str) -> APIRouter:
 
     @router.get("/workloads")
     async def workloads(session: SessionDep, flash_cookie: FlashCookie = None) -> Response:
-        found: list[Any] = []
-        error = ""
-        manager = state.releases
-        if manager is None:
-            error = _STARTING
-        else:
-            try:
-                found = [workload_model(w) for w in await manager.list_workloads()]
-            except LAYER_ERRORS as e:
-                error = failure_text(e)
+        async def read(manager: ReleaseManager) -> list[Any]:
+            return [workload_model(w) for w in await manager.list_workloads()]
+
+        found, error = await _read_releases(state, read)
         return render.page(
             "workloads.html",
             flash_cookie=flash_cookie,
@@ -205,17 +201,11 @@ def dashboard_router(*, state: "DaemonControl", token: str) -> APIRouter:
         workload: str = "",
         limit: Annotated[int, Query(ge=1, le=_HISTORY_LIMIT)] = 100,
     ) -> Response:
-        entries: list[Any] = []
-        error = ""
-        manager = state.releases
-        if manager is None:
-            error = _STARTING
-        else:
-            try:
-                found = await manager.history(workload.strip() or None, limit=limit)
-                entries = [history_model(e) for e in found]
-            except LAYER_ERRORS as e:
-                error = failure_text(e)
+        async def read(manager: ReleaseManager) -> list[Any]:
+            found = await manager.history(workload.strip() or None, limit=limit)
+            return [history_model(e) for e in found]
+
+        entries, error = await _read_releases(state, read)
         return render.page(
             "history.html",
             flash_cookie=flash_cookie,
@@ -246,6 +236,20 @@ def dashboard_router(*, state: "DaemonControl", token: str) -> APIRouter:
         ActionContext(state=state, keys=keys, render=render, logged_in=logged_in, forged=forged),
     )
     return router
+
+
+async def _read_releases(
+    state: "DaemonControl", read: Callable[[ReleaseManager], Awaitable[list[Any]]]
+) -> tuple[list[Any], str]:
+    """The rows ``read`` finds through the release manager and no error; or no rows and the
+    error for the page to show (the daemon still starting, or a data source failing)."""
+    manager = state.releases
+    if manager is None:
+        return [], _STARTING
+    try:
+        return await read(manager), ""
+    except LAYER_ERRORS as e:
+        return [], failure_text(e)
 
 
 async def _sync_summary(state: "DaemonControl") -> dict[str, Any]:
