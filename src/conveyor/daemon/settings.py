@@ -51,6 +51,14 @@ from conveyor.daemon.settings_sources import (
     read_notifications,
     read_webhook_secrets,
 )
+from conveyor.daemon.settings_values import (
+    DEFAULT_LISTEN,
+    Kind,
+    ListenAddress,
+    convert_value,
+    parse_duration,
+    parse_listen,
+)
 
 __all__ = [
     "API_TOKEN_ENV",
@@ -71,12 +79,8 @@ API_TOKEN_ENV = "CONVEYOR_API_TOKEN"
 WEBHOOK_SECRET_ENV = "CONVEYOR_WEBHOOK_SECRET"
 """Holds one secret for every webhook provider."""
 
-Kind = Literal["text", "path", "seconds", "bool", "list", "listen", "level", "format"]
 LogFormat = Literal["json", "console"]
 
-_DURATION = re.compile(r"^\s*(?P<number>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>ms|s|m|h)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-_LEVELS = ("debug", "info", "warning", "error")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SYNC_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")
 
@@ -89,15 +93,6 @@ class SettingsError(ValueError):
         lines = "\n".join(f"  {problem}" for problem in self.problems)
         count = len(self.problems)
         super().__init__(f"{count} problem{'s' if count != 1 else ''} in the settings:\n{lines}")
-
-
-@dataclass(frozen=True)
-class ListenAddress:
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -184,7 +179,7 @@ class DaemonSettings:
     automation: bool = True
     automation_config: Path | None = None
     insecure_registries: tuple[str, ...] = ()
-    listen: ListenAddress = ListenAddress("127.0.0.1", 8080)
+    listen: ListenAddress = DEFAULT_LISTEN
     api_token: SecretSource | None = None
     """None: a token generated once into ``state_dir/api-token``."""
     webhook_secrets: tuple[WebhookSecretSpec, ...] = ()
@@ -202,33 +197,6 @@ class DaemonSettings:
     @property
     def verify_signatures(self) -> bool:
         return self.allowed_signers is not None or self.gpg_home is not None
-
-
-def parse_duration(value: object) -> float:
-    """Seconds from a number or from ``500ms``/``30s``/``5m``/``1h``; ValueError otherwise."""
-    if isinstance(value, bool):
-        raise ValueError("expected seconds, got true/false")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str) and (match := _DURATION.match(value)):
-        seconds = float(match.group("number")) * _UNIT_SECONDS[match.group("unit")]
-    else:
-        raise ValueError("expected seconds, or a number with ms, s, m or h")
-    if seconds <= 0:
-        raise ValueError("must be more than 0 seconds")
-    return seconds
-
-
-def parse_listen(value: str) -> ListenAddress:
-    """``host:port``, ``[ipv6]:port`` or ``:port`` (all interfaces); port 0 picks a free one."""
-    text = value.strip()
-    host, separator, port = text.rpartition(":")
-    if not separator or not port.isdigit() or int(port) > 65535:
-        raise ValueError("expected HOST:PORT, for example 127.0.0.1:8080 or :8080")
-    host = host.removeprefix("[").removesuffix("]") if host.startswith("[") else host
-    if ":" in host and not text.startswith("["):
-        raise ValueError("put an IPv6 address in brackets: [::1]:8080")
-    return ListenAddress(host or "0.0.0.0", int(port))  # noqa: S104  # an explicit ":PORT"
 
 
 def read_settings_file(path: Path) -> Mapping[str, Any]:
@@ -273,7 +241,7 @@ def parse_settings(
             continue
         where, raw = found
         try:
-            values[option.name] = _convert(option.kind, raw)
+            values[option.name] = convert_value(option.kind, raw)
         except ValueError as e:
             problems.append(ConfigProblem(where, str(e)))
     webhook_secrets = list(read_webhook_secrets(data.get("webhooks"), file_name, problems))
@@ -314,60 +282,6 @@ def _lookup(
     if data.get(option.file_key) is not None:
         return f"{file_name}: {option.file_key}", data[option.file_key]
     return None
-
-
-def _convert(kind: Kind, raw: object) -> object:
-    if kind == "seconds":
-        return parse_duration(raw)
-    if kind == "bool":
-        return _boolean(raw)
-    if kind == "list":
-        return _string_list(raw)
-    text = _text(raw)
-    if kind == "path":
-        return Path(text).expanduser()
-    if kind == "listen":
-        return parse_listen(text)
-    if kind == "level":
-        if text.lower() not in _LEVELS:
-            raise ValueError(f"expected one of {', '.join(_LEVELS)}")
-        return text.lower()
-    if kind == "format":
-        if text not in ("json", "console"):
-            raise ValueError("expected json or console")
-        return text
-    return text
-
-
-def _text(raw: object) -> str:
-    if isinstance(raw, Path):
-        return str(raw)
-    if not isinstance(raw, str):
-        raise ValueError(f"expected text, got {kind_of(raw)}")
-    if not raw.strip():
-        raise ValueError("is empty")
-    return raw.strip()
-
-
-def _boolean(raw: object) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    if isinstance(raw, str) and raw.strip().lower() in ("true", "1", "yes", "on"):
-        return True
-    if isinstance(raw, str) and raw.strip().lower() in ("false", "0", "no", "off"):
-        return False
-    raise ValueError(f"expected true or false, got {kind_of(raw)}")
-
-
-def _string_list(raw: object) -> tuple[str, ...]:
-    """A YAML list, repeated flags, or (from a variable) a comma-separated list."""
-    items = raw.split(",") if isinstance(raw, str) else raw
-    if not isinstance(items, list | tuple):
-        raise ValueError(f"expected a list, got {kind_of(raw)}")
-    found = tuple(_text(item) for item in items if not (isinstance(item, str) and not item.strip()))
-    if not found:
-        raise ValueError("is empty")
-    return found
 
 
 def _api_token(file: Path | None, environ: Mapping[str, str]) -> SecretSource | None:
