@@ -15,8 +15,6 @@ from typer.testing import CliRunner
 from conveyor.api.auth import bearer_token_check
 from conveyor.api.releases import release_router
 from conveyor.cli.main import app as cli_app
-from conveyor.daemon.sync_state import STATE_NAMESPACE, state_object_name
-from conveyor.testing.fixtures import unique_name
 from conveyor.testing.procs import free_port
 from tests.daemon.release_repo import (
     API_IMAGE,
@@ -25,6 +23,7 @@ from tests.daemon.release_repo import (
     live_annotations,
     live_image,
     release_manager,
+    target_fixture,
     write_seed,
 )
 
@@ -35,13 +34,7 @@ NEW_WEB = "registry.invalid/app:1.1.0"
 BROKEN_WEB = "registry.invalid/app:1.1.0-broken"
 
 
-@pytest.fixture
-def target(kube):
-    """A unique name used as the namespace and the sync name; both cleaned up."""
-    name = unique_name("verbs")
-    yield name
-    kube.delete(f"/api/v1/namespaces/{name}")
-    kube.delete(f"/api/v1/namespaces/{STATE_NAMESPACE}/configmaps/{state_object_name(name)}")
+target = target_fixture("verbs")
 
 
 @pytest.fixture

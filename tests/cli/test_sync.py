@@ -6,21 +6,16 @@ import yaml
 from typer.testing import CliRunner
 
 from conveyor.cli.main import app
-from conveyor.daemon.sync_state import STATE_NAMESPACE, state_object_name
 from conveyor.testing.fixtures import unique_name
 from conveyor.testing.gitserver import git
 from tests.cli.test_daemon import hold_in_another_process
+from tests.daemon.release_repo import target_fixture
 from tests.daemon.sync_repo import deployment, dump
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def target(kube):
-    name = unique_name("cli")
-    yield name
-    kube.delete(f"/api/v1/namespaces/{name}")
-    kube.delete(f"/api/v1/namespaces/{STATE_NAMESPACE}/configmaps/{state_object_name(name)}")
+target = target_fixture("cli")
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ from conveyor.core.commit_message import ReleasedChange, parse_change_trailers
 from conveyor.core.release import ReleaseRequest, RollbackRequest, WorkloadSelector
 from conveyor.core.release_history import HistoryKind, HistoryResult
 from conveyor.core.release_message import parse_operation_kind, parse_operation_user
-from conveyor.daemon.sync_state import STATE_NAMESPACE, state_object_name
-from conveyor.testing.fixtures import unique_name
 from tests.daemon.release_repo import (
     API_IMAGE,
     WEB_IMAGE,
@@ -16,6 +14,7 @@ from tests.daemon.release_repo import (
     live_annotations,
     live_image,
     release_manager,
+    target_fixture,
     write_seed,
 )
 
@@ -25,13 +24,7 @@ NEW_WEB = "registry.invalid/app:1.1.0"
 BROKEN_WEB = "registry.invalid/app:1.1.0-broken"
 
 
-@pytest.fixture
-def target(kube):
-    """A unique name used as the namespace and the sync name; both cleaned up."""
-    name = unique_name("release")
-    yield name
-    kube.delete(f"/api/v1/namespaces/{name}")
-    kube.delete(f"/api/v1/namespaces/{STATE_NAMESPACE}/configmaps/{state_object_name(name)}")
+target = target_fixture("release")
 
 
 @pytest.fixture

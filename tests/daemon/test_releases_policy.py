@@ -8,26 +8,20 @@ import pytest
 from conveyor.core.release import PolicyRequest, ReleaseRequest, WorkloadSelector
 from conveyor.core.release_history import HistoryKind
 from conveyor.core.release_message import parse_operation_kind, parse_operation_user
-from conveyor.daemon.sync_state import STATE_NAMESPACE, state_object_name
-from conveyor.testing.fixtures import unique_name
 from tests.daemon.release_repo import (
     WEB_IMAGE,
     RepoReader,
     live_annotations,
     live_image,
     release_manager,
+    target_fixture,
     write_seed,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
 
-@pytest.fixture
-def target(kube):
-    name = unique_name("policy")
-    yield name
-    kube.delete(f"/api/v1/namespaces/{name}")
-    kube.delete(f"/api/v1/namespaces/{STATE_NAMESPACE}/configmaps/{state_object_name(name)}")
+target = target_fixture("policy")
 
 
 @pytest.fixture

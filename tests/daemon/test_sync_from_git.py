@@ -12,22 +12,15 @@ from conveyor.core.sync.health import HealthStatus
 from conveyor.core.sync.record import Action, Outcome
 from conveyor.daemon.git_source import GitSource
 from conveyor.daemon.sync import SyncSettings, read_status
-from conveyor.daemon.sync_state import STATE_NAMESPACE, state_object_name
-from conveyor.testing.fixtures import unique_name
 from conveyor.testing.gitserver import git
 from tests.daemon.git_commits import WorkClone, allowed_signers, ssh_signing_key
+from tests.daemon.release_repo import target_fixture
 from tests.daemon.sync_repo import configmap, deployment, dump, service
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
 
-@pytest.fixture
-def target(kube):
-    """A unique name used as the namespace and the sync name; both cleaned up."""
-    name = unique_name("gitsync")
-    yield name
-    kube.delete(f"/api/v1/namespaces/{name}")
-    kube.delete(f"/api/v1/namespaces/{STATE_NAMESPACE}/configmaps/{state_object_name(name)}")
+target = target_fixture("gitsync")
 
 
 @pytest.fixture
