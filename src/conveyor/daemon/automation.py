@@ -68,7 +68,12 @@ from conveyor.daemon.scan import (
     scan_repositories,
 )
 
-__all__ = ["AutomationResult", "AutomationTarget", "run_automation"]
+__all__ = [
+    "AutomationResult",
+    "AutomationTarget",
+    "automation_mirror",
+    "run_automation",
+]
 
 log = logging.getLogger("conveyor.daemon.automation")
 
@@ -173,6 +178,16 @@ class _Edit:
         return EditOutcome(changed=bool(self.applied.changed_files), message=message)
 
 
+def automation_mirror(
+    target: AutomationTarget, *, state_dir: Path, git_settings: GitSettings | None = None
+) -> GitMirror:
+    """The mirror of ``target``'s branch that :func:`run_automation` fetches and pushes through
+    (the daemon's sync also reads new heads from it, to skip a fetch of its own)."""
+    return GitMirror(
+        target.remote, branch=target.branch, state_dir=state_dir, settings=git_settings
+    )
+
+
 async def run_automation(
     target: AutomationTarget,
     *,
@@ -195,9 +210,7 @@ async def run_automation(
     bounds the pushes redone because the remote moved.
     """
     scope = scope or ScanScope.full()
-    mirror = GitMirror(
-        target.remote, branch=target.branch, state_dir=state_dir, settings=git_settings
-    )
+    mirror = automation_mirror(target, state_dir=state_dir, git_settings=git_settings)
 
     async def job() -> AutomationResult:
         head = await mirror.fetch()

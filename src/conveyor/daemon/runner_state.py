@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from conveyor.adapters.git import GitError, GitMirror
+from conveyor.adapters.git import GitError
 from conveyor.adapters.kube import KubeClient, KubeError
 from conveyor.adapters.notify import Notification, NotificationEvent, Notifier
 from conveyor.adapters.store import MetadataCache
@@ -37,7 +37,12 @@ from conveyor.core.config import AutomationConfig
 from conveyor.core.events import GitPushEvent, ImagePushEvent
 from conveyor.core.release_history import HistoryEntry, HistoryKind, HistoryResult
 from conveyor.core.sync.record import Outcome, SyncMarker
-from conveyor.daemon.automation import AutomationResult, AutomationTarget, run_automation
+from conveyor.daemon.automation import (
+    AutomationResult,
+    AutomationTarget,
+    automation_mirror,
+    run_automation,
+)
 from conveyor.daemon.git_source import GitSource
 from conveyor.daemon.jobs import RepoJobQueues
 from conveyor.daemon.metrics import DaemonMetrics
@@ -128,10 +133,9 @@ class DaemonState:
         self.repositories: frozenset[str] | None = None
         """Image repositories the last automation plan read; None before the first plan."""
         self._reported: tuple[str, Outcome] | None = None
-        # Where automation keeps its mirror of the branch (``run_automation`` makes it from
-        # these three): the sync reads new heads from it without a fetch of its own.
+        # The sync reads new heads from automation's mirror without a fetch of its own.
         self._automation_mirror = (
-            GitMirror(automation.target.remote, branch=branch, state_dir=automation.state_dir)
+            automation_mirror(automation.target, state_dir=automation.state_dir)
             if automation is not None and automation.target.branch == branch
             else None
         )
